@@ -1,0 +1,1 @@
+"""Invoice path: landing sensor -> validated, imputed, versioned ``invoice_data``."""

@@ -1,0 +1,91 @@
+"""The landing folder: which files are ready, their hashes, batch ids, and safe moves.
+
+Only plain files with a final name are picked up. Writers use a temporary name and rename when
+done (``tsplatform upload`` does), so dot-files and temporary suffixes are skipped; a file changed
+in the last moments is left for the next look. Files are moved, never deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+from tsplatform.ingest.options import SIDECAR_SUFFIX
+
+TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
+SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being written
+
+
+def is_candidate_name(name: str) -> bool:
+    lowered = name.lower()
+    return not (
+        name.startswith(".")
+        or lowered.endswith(TEMPORARY_SUFFIXES)
+        or lowered.endswith(SIDECAR_SUFFIX)
+    )
+
+
+def ready_files(landing: Path, settle_seconds: float = SETTLE_SECONDS, now: float | None = None) -> list[Path]:
+    """Files in ``landing`` that look complete, oldest first. Symlinks are returned too (the caller
+    refuses them); sub-folders are ignored."""
+    now = time.time() if now is None else now
+    found = []
+    for entry in os.scandir(landing):
+        if not is_candidate_name(entry.name):
+            continue
+        if entry.is_symlink():
+            found.append((0.0, Path(entry.path)))
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        mtime = entry.stat(follow_symlinks=False).st_mtime
+        if now - mtime < settle_seconds:
+            continue
+        found.append((mtime, Path(entry.path)))
+    return [path for _, path in sorted(found)]
+
+
+def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_stem(name: str, max_length: int = 80) -> str:
+    """A file-name stem fit for a batch id, a partition key and a stored file name."""
+    stem = Path(name).stem if Path(name).suffix else name
+    cleaned = re.sub(r"[^\w.-]+", "_", stem, flags=re.UNICODE).strip("._-")
+    return cleaned[:max_length] or "upload"
+
+
+def make_batch_id(original_name: str, uploaded_at: dt.datetime, file_hash: str) -> str:
+    """``<stem>_<unix-seconds>_<first 6 hex of the hash>``."""
+    seconds = int(uploaded_at.replace(tzinfo=dt.timezone.utc).timestamp())
+    return f"{safe_stem(original_name)}_{seconds}_{file_hash[:6]}"
+
+
+def stored_name(batch_id: str, original_name: str, uploaded_at: dt.datetime) -> str:
+    suffix = re.sub(r"[^\w.]", "", Path(original_name).suffix)[:10] or ".csv"
+    return f"{uploaded_at:%Y%m%dT%H%M%SZ}_{batch_id}{suffix}"
+
+
+def move_without_overwrite(source: Path, folder: Path, name: str) -> Path:
+    """Move ``source`` into ``folder`` under ``name``; never replaces an existing file (adds a
+    counter instead). Hard-link then unlink: the link fails atomically if the name is taken."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base, suffix = Path(name).stem, Path(name).suffix
+    for counter in range(10_000):
+        target = folder / (name if counter == 0 else f"{base}.{counter}{suffix}")
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        os.unlink(source)
+        return target
+    raise FileExistsError(f"no free name for {name} in {folder}")

@@ -1,0 +1,139 @@
+"""Register files found in landing: hash, de-duplicate, move, and record an ``upload_metadata`` row.
+
+This is the body of the landing sensor (and of ``tsplatform ingest``), kept free of Dagster so it
+can be tested and reused. A lock file serialises registrations, so the daemon's sensor and a CLI
+ingest never register the same file twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from tsplatform.ingest.landing import (
+    make_batch_id,
+    move_without_overwrite,
+    ready_files,
+    sha256_of,
+    stored_name,
+)
+from tsplatform.ingest.options import InvalidOptionsError, read_sidecar, sidecar_path
+from tsplatform.settings import DataPaths
+from tsplatform.warehouse import Warehouse, utc_now
+from tsplatform.warehouse import uploads as upload_table
+
+DEFAULT_MAX_UPLOAD_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Registration:
+    batch_num: str
+    original_filename: str
+    stored_path: Path
+    file_hash: str
+    status: str  # uploaded | duplicate | failed
+    duplicate_of: str | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.status == "duplicate":
+            return f"{self.original_filename} duplicates batch {self.duplicate_of}; archived as {self.stored_path.name}"
+        if self.status == "failed":
+            return f"{self.original_filename} refused as batch {self.batch_num}: {self.error}"
+        return f"{self.original_filename} registered as batch {self.batch_num}"
+
+
+def max_upload_bytes() -> int:
+    return int(os.environ.get("TSPLATFORM_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def register_landed_files(paths: DataPaths, warehouse: Warehouse, settle_seconds: float | None = None) -> list[Registration]:
+    """Register every ready file in landing; returns what became of each."""
+    paths.ensure()
+    with FileLock(str(paths.root / ".landing.lock"), timeout=120):
+        kwargs = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
+        return [register_file(file, paths, warehouse) for file in ready_files(paths.landing, **kwargs)]
+
+
+def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registration:
+    uploaded_at = utc_now().replace(microsecond=0)
+    if file.is_symlink():
+        return _refuse(file, paths, warehouse, uploaded_at, "the file is a symbolic link; copy the real file into landing")
+    file_hash = sha256_of(file)
+    size = file.stat().st_size
+    batch_num = make_batch_id(file.name, uploaded_at, file_hash)
+
+    with warehouse.transaction() as session:
+        earlier = upload_table.batch_with_hash(session, file_hash)
+    if earlier:
+        archived = move_without_overwrite(file, paths.duplicates, stored_name(batch_num, file.name, uploaded_at))
+        _move_sidecar(file, archived)
+        _record(warehouse, batch_num, file, archived, file_hash, size, uploaded_at, "duplicate", duplicate_of=earlier)
+        return Registration(batch_num, file.name, archived, file_hash, "duplicate", duplicate_of=earlier)
+
+    error = None
+    try:
+        options = read_sidecar(file)
+    except (InvalidOptionsError, ValueError, TypeError) as problem:
+        options, error = None, f"the upload options beside the file are invalid: {problem}"
+    if size > max_upload_bytes():
+        error = f"the file is {size:,} bytes, over the upload limit of {max_upload_bytes():,} bytes (TSPLATFORM_MAX_UPLOAD_BYTES)"
+
+    stored = move_without_overwrite(file, paths.uploads, stored_name(batch_num, file.name, uploaded_at))
+    _move_sidecar(file, stored)
+    try:
+        _record(
+            warehouse, batch_num, file, stored, file_hash, size, uploaded_at,
+            "failed" if error else "uploaded",
+            mapping=options.column_mapping if options else None,
+            date_format=options.date_format if options else None,
+            encoding=options.encoding if options else None,
+            delimiter=options.delimiter if options else None,
+            error_log=error,
+        )
+    except BaseException:
+        # Not recorded: put the file back so the next look tries again. Nothing is lost.
+        move_without_overwrite(stored, paths.landing, file.name)
+        _move_sidecar(stored, paths.landing / file.name)
+        raise
+    return Registration(batch_num, file.name, stored, file_hash, "failed" if error else "uploaded", error=error)
+
+
+def _refuse(file: Path, paths: DataPaths, warehouse: Warehouse, uploaded_at: dt.datetime, reason: str) -> Registration:
+    """Keep the entry (moved aside, not followed) and record why it was refused."""
+    batch_num = make_batch_id(file.name, uploaded_at, "000000")
+    kept = move_without_overwrite(file, paths.rejected_files, stored_name(batch_num, file.name, uploaded_at))
+    _record(warehouse, batch_num, file, kept, "", 0, uploaded_at, "failed", error_log=reason)
+    return Registration(batch_num, file.name, kept, "", "failed", error=reason)
+
+
+def _move_sidecar(original: Path, stored: Path) -> None:
+    sidecar = sidecar_path(original)
+    if sidecar.exists():
+        move_without_overwrite(sidecar, stored.parent, sidecar_path(stored).name)
+
+
+def _record(warehouse, batch_num, file, stored, file_hash, size, uploaded_at, status, *, duplicate_of=None,
+            mapping=None, date_format=None, encoding=None, delimiter=None, error_log=None) -> None:
+    upload = upload_table.NewUpload(
+        batch_num=batch_num,
+        original_filename=file.name,
+        stored_filename=str(stored),
+        file_hash=file_hash,
+        file_size_bytes=size,
+        uploaded_at=uploaded_at,
+        status=status,
+        column_mapping=json.dumps(mapping, ensure_ascii=False) if mapping else None,
+        date_format=date_format,
+        encoding=encoding,
+        delimiter=delimiter,
+        duplicate_of=duplicate_of,
+        error_log=error_log,
+    )
+    with warehouse.transaction() as session:
+        upload_table.insert_upload(session, upload)

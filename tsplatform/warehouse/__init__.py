@@ -1,0 +1,35 @@
+"""The warehouse: where uploads, invoices, forecasts and sensor readings are stored.
+
+``open_warehouse(url)`` picks the backend from the URL: ``duckdb:///path`` or a plain path for the
+embedded DuckDB file, ``postgresql://...`` for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tsplatform.warehouse.base import Session, Warehouse, utc_now
+
+
+def open_warehouse(url: str) -> Warehouse:
+    """The warehouse at ``url``, migrated to the current schema (once per process)."""
+    return _open_migrated(url)
+
+
+@lru_cache(maxsize=None)
+def _open_migrated(url: str) -> Warehouse:
+    warehouse = _backend_for(url)
+    warehouse.migrate()
+    return warehouse
+
+
+def _backend_for(url: str) -> Warehouse:
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise NotImplementedError("the PostgreSQL warehouse arrives with the deployment issue")
+    from tsplatform.warehouse.duckdb_backend import DuckDBWarehouse
+
+    path = url.removeprefix("duckdb:///").removeprefix("duckdb://")
+    return DuckDBWarehouse(path)
+
+
+__all__ = ["Session", "Warehouse", "open_warehouse", "utc_now"]

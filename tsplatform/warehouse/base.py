@@ -1,0 +1,77 @@
+"""The warehouse seam: one interface, one implementation per database.
+
+Everything above this module talks to a ``Warehouse`` and a ``Session`` and writes portable SQL
+with ``?`` placeholders. A backend only knows how to connect, run a transaction, translate
+placeholders and bulk-load a DataFrame; the table logic lives once, in the repository modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import pandas as pd
+
+from tsplatform.warehouse.schema import MIGRATIONS, SCHEMA_MIGRATIONS_DDL
+
+
+def utc_now() -> dt.datetime:
+    """Naive UTC timestamp: every TIMESTAMP column in the warehouse is UTC."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Session(ABC):
+    """One open transaction."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+
+    @abstractmethod
+    def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def load_frame(self, name: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+        """Make ``frame`` queryable as the temporary table ``name`` for this transaction (bulk, not row by row)."""
+
+    def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+class Warehouse(ABC):
+    """A database holding the project's tables."""
+
+    url: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """All statements inside commit together or not at all."""
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database has not seen yet; returns the versions applied."""
+        applied: list[int] = []
+        with self.transaction() as session:
+            session.execute(SCHEMA_MIGRATIONS_DDL)
+            done = {row[0] for row in session.fetch_all("SELECT version FROM schema_migrations")}
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                for statement in migration.statements:
+                    session.execute(statement)
+                session.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.description, utc_now()),
+                )
+                applied.append(migration.version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self.transaction() as session:
+            row = session.fetch_one("SELECT max(version) FROM schema_migrations")
+        return int(row[0]) if row and row[0] is not None else 0

@@ -1,0 +1,68 @@
+"""The embedded default: one DuckDB file.
+
+DuckDB lets one process hold the file for writing at a time, so connections here are short-lived
+(one per transaction) and opening one retries with backoff through dagster-duckdb's resource
+while another process holds the lock.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from tsplatform.warehouse.base import Session, Warehouse
+
+
+class DuckDBSession(Session):
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self._connection = connection
+        self._registered: list[str] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, list(params))
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._connection.execute(sql, list(params)).fetchall()
+
+    def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self._connection.execute(sql, list(params)).df()
+
+    def load_frame(self, name: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+        # Zero-copy scan of the DataFrame, cast to the declared types so both backends agree.
+        view = f"{name}__frame"
+        self._connection.register(view, frame[list(column_types)])
+        self._registered.append(view)
+        casts = ", ".join(f'CAST("{col}" AS {sql_type}) AS "{col}"' for col, sql_type in column_types.items())
+        self._connection.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {casts} FROM "{view}"')
+
+    def close(self) -> None:
+        for view in self._registered:
+            self._connection.unregister(view)
+
+
+class DuckDBWarehouse(Warehouse):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.url = f"duckdb:///{self.path}"
+        self._resource = DuckDBResource(database=str(self.path))
+
+    @contextmanager
+    def transaction(self) -> Iterator[DuckDBSession]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._resource.get_connection() as connection:
+            session = DuckDBSession(connection)
+            try:
+                connection.begin()
+                yield session
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                session.close()
+                connection.close()  # release the file lock now, even on error

@@ -1,0 +1,150 @@
+"""The warehouse tables, as ordered migrations.
+
+Every table of the project is created here and only here, in portable SQL that DuckDB and
+PostgreSQL both accept. A database records the migrations it has applied in
+``schema_migrations``, so an existing warehouse is upgraded in place, never dropped: add a new
+migration to the end of ``MIGRATIONS``; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UPLOAD_STATUSES = ("uploaded", "processing", "completed", "failed", "duplicate")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "invoice path: upload_metadata, invoice_data, rejected_rows",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS upload_metadata (
+                batch_num VARCHAR PRIMARY KEY,
+                original_filename VARCHAR NOT NULL,
+                stored_filename VARCHAR NOT NULL,
+                file_hash VARCHAR NOT NULL,
+                file_size_bytes BIGINT NOT NULL,
+                uploaded_at TIMESTAMP NOT NULL,
+                status VARCHAR NOT NULL,
+                num_total_rows INTEGER NOT NULL DEFAULT 0,
+                num_rejected_rows INTEGER NOT NULL DEFAULT 0,
+                num_missing_rows INTEGER NOT NULL DEFAULT 0,
+                num_imputed_rows INTEGER NOT NULL DEFAULT 0,
+                num_duplicate_key_rows INTEGER NOT NULL DEFAULT 0,
+                num_inserted_rows INTEGER NOT NULL DEFAULT 0,
+                num_updated_rows INTEGER NOT NULL DEFAULT 0,
+                num_unchanged_rows INTEGER NOT NULL DEFAULT 0,
+                error_log VARCHAR,
+                column_mapping VARCHAR,
+                date_format VARCHAR,
+                encoding VARCHAR,
+                delimiter VARCHAR,
+                extra_columns VARCHAR,
+                duplicate_of VARCHAR,
+                run_id VARCHAR,
+                started_at TIMESTAMP,
+                finished_at TIMESTAMP
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS upload_metadata_file_hash ON upload_metadata (file_hash)",
+            """
+            CREATE TABLE IF NOT EXISTS invoice_data (
+                date DATE NOT NULL,
+                product_id VARCHAR NOT NULL,
+                category VARCHAR NOT NULL,
+                sales DOUBLE PRECISION NOT NULL,
+                is_imputed BOOLEAN NOT NULL,
+                batch_num VARCHAR NOT NULL,
+                file_hash VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                version INTEGER NOT NULL,
+                PRIMARY KEY (date, product_id, category)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS rejected_rows (
+                batch_num VARCHAR NOT NULL,
+                line_number INTEGER NOT NULL,
+                raw_date VARCHAR,
+                raw_product_id VARCHAR,
+                raw_category VARCHAR,
+                raw_sales VARCHAR,
+                raw_record VARCHAR NOT NULL,
+                reason VARCHAR NOT NULL,
+                rejected_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (batch_num, line_number)
+            )
+            """,
+        ),
+    ),
+)
+
+SCHEMA_MIGRATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    description VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)
+"""
+
+UPLOAD_METADATA_COLUMNS = (
+    "batch_num",
+    "original_filename",
+    "stored_filename",
+    "file_hash",
+    "file_size_bytes",
+    "uploaded_at",
+    "status",
+    "num_total_rows",
+    "num_rejected_rows",
+    "num_missing_rows",
+    "num_imputed_rows",
+    "num_duplicate_key_rows",
+    "num_inserted_rows",
+    "num_updated_rows",
+    "num_unchanged_rows",
+    "error_log",
+    "column_mapping",
+    "date_format",
+    "encoding",
+    "delimiter",
+    "extra_columns",
+    "duplicate_of",
+    "run_id",
+    "started_at",
+    "finished_at",
+)
+
+INVOICE_COLUMNS = (
+    "date",
+    "product_id",
+    "category",
+    "sales",
+    "is_imputed",
+    "batch_num",
+    "file_hash",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+REJECTED_ROW_COLUMNS = (
+    "batch_num",
+    "line_number",
+    "raw_date",
+    "raw_product_id",
+    "raw_category",
+    "raw_sales",
+    "raw_record",
+    "reason",
+    "rejected_at",
+)
