@@ -2,7 +2,14 @@
 
 import click
 
+from tsplatform.cli.invoices import ingest, invoices, upload, uploads
+from tsplatform.cli.samples import generate_sales
+
 
 @click.group()
 def main() -> None:
     """tsplatform: sales uploads, forecasts and a live sensor stream on Dagster."""
+
+
+for command in (upload, ingest, uploads, invoices, generate_sales):
+    main.add_command(command)

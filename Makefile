@@ -1,0 +1,42 @@
+# One command to run the platform locally, one to run the tests. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export TSPLATFORM_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: setup run test ingest clean-data
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf ../dagster.yaml $@
+
+setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+## Run the platform locally (embedded SQLite + DuckDB): uploads the sample data, starts Dagster on 127.0.0.1:3000.
+run: setup
+	$(BIN)/tsplatform upload --skip-known data/sample/*.csv
+	$(BIN)/tsplatform upload --skip-known --date-format "%m/%d/%Y" \
+	    --columns "Order Date=Date,Product ID=product_id,Category=category,Sales=sales" \
+	    data/sample/mapped/*.csv
+	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
+
+## Run the whole test suite.
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Process what is waiting in data/landing now, without the daemon.
+ingest: setup
+	$(BIN)/tsplatform ingest
+
+## Forget all local data and run history (keeps data/sample).
+clean-data:
+	rm -rf data/landing data/uploads data/duplicates data/quarantine data/reports data/stream data/warehouse.duckdb* data/.landing.lock
+	find $(DAGSTER_HOME) -mindepth 1 ! -name .gitkeep ! -name dagster.yaml -exec rm -rf {} +

@@ -1,0 +1,67 @@
+"""Run the landing sensor's work now, in this process, recorded in the Dagster instance.
+
+``tsplatform ingest`` uses this: the same landing logic as the sensor, the same job and assets, the
+same run keys, so the daemon never launches a batch the CLI already ran (or the reverse).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
+from tsplatform.defs.invoices.partitions import upload_batches
+from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
+from tsplatform.settings import DataPaths
+from tsplatform.warehouse import Warehouse
+
+_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+@dataclass
+class IngestReport:
+    tick: LandingTick
+    run_ids: dict[str, str]  # batch -> run id
+
+
+def ingest_landing_now(
+    instance: dg.DagsterInstance, definitions: dg.Definitions, paths: DataPaths, warehouse: Warehouse, wait_seconds: float = 600
+) -> IngestReport:
+    tick = look_at_landing(paths, warehouse, settle_seconds=0)
+    if tick.waiting_batches:
+        instance.add_dynamic_partitions(upload_batches.name, tick.waiting_batches)
+    job = definitions.resolve_job_def("invoice_ingest_job")
+    run_ids: dict[str, str] = {}
+    for batch in tick.waiting_batches:
+        existing = _run_for_key(instance, batch)
+        if existing is not None:  # the daemon got there first: wait for its run instead
+            run_ids[batch] = _wait_for(instance, existing.run_id, wait_seconds)
+            continue
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=batch,
+            tags={RUN_KEY_TAG: batch, SENSOR_NAME_TAG: LANDING_SENSOR_NAME, "tsplatform/launched_by": "cli"},
+            raise_on_error=False,
+        )
+        run_ids[batch] = result.run_id
+    return IngestReport(tick, run_ids)
+
+
+def _run_for_key(instance: dg.DagsterInstance, run_key: str):
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key, SENSOR_NAME_TAG: LANDING_SENSOR_NAME}), limit=1
+    )
+    return runs[0] if runs else None
+
+
+def _wait_for(instance: dg.DagsterInstance, run_id: str, wait_seconds: float) -> str:
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.status in _FINISHED:
+            break
+        time.sleep(0.5)
+    return run_id

@@ -1,0 +1,183 @@
+"""The line format of the stream: one reading per line,
+``{"sensor_id": "...", "ts": "2024-01-01T00:00:00.000000Z", "value": 1.5}``.
+
+Encoding is canonical (fixed key order, UTC with microseconds). Parsing has a fast path for
+canonical lines (one regular expression over a whole chunk) and a tolerant per-line path for
+everything else, which turns each bad line into a reject with its byte offset and a reason
+instead of an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+FIELDS = ("sensor_id", "ts", "value")
+EARLIEST = np.datetime64("1970-01-01T00:00:00", "us")
+LATEST = np.datetime64("2200-01-01T00:00:00", "us")
+_REJECT_TEXT_LIMIT = 200
+
+_CANONICAL = re.compile(
+    rb'^\{"sensor_id":"([\x20\x21\x23-\x5b\x5d-\x7e]+)",'
+    rb'"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6})Z",'
+    rb'"value":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)\}\n',
+    re.MULTILINE,
+)
+
+
+def encode_readings(readings: pd.DataFrame) -> list[bytes]:
+    """Canonical lines for a frame with columns sensor_id, ts (naive = UTC) and finite value."""
+    missing = [name for name in FIELDS if name not in readings.columns]
+    if missing:
+        raise ValueError(f"readings lack column(s) {missing}")
+    stamps = pd.DatetimeIndex(readings["ts"])
+    stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+    if stamps.hasnans:
+        raise ValueError("readings contain missing timestamps")
+    texts = np.datetime_as_string(stamps.tz_localize(None).to_numpy().astype("datetime64[us]"), unit="us")
+    values = readings["value"].to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError("readings contain non-finite values")
+    quoted: dict[str, str] = {}
+    lines = []
+    for sensor_id, text, value in zip(readings["sensor_id"].tolist(), texts.tolist(), values.tolist()):
+        name = quoted.get(sensor_id)
+        if name is None:
+            if not isinstance(sensor_id, str) or not sensor_id:
+                raise ValueError(f"sensor_id must be a non-empty string, got {sensor_id!r}")
+            name = quoted[sensor_id] = json.dumps(sensor_id)
+        lines.append(f'{{"sensor_id":{name},"ts":"{text}Z","value":{value!r}}}\n'.encode())
+    return lines
+
+
+@dataclass
+class ParsedLines:
+    """Valid readings of a run of complete lines, in line order, plus the lines that were not."""
+
+    sensor_ids: list[str] = field(default_factory=list)
+    ts: np.ndarray = field(default_factory=lambda: np.array([], dtype="datetime64[us]"))
+    values: np.ndarray = field(default_factory=lambda: np.array([], dtype=float))
+    starts: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    ends: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (offset, reason, text)
+
+    def __len__(self) -> int:
+        return len(self.sensor_ids)
+
+
+def parse_lines(data: bytes, base_offset: int = 0) -> ParsedLines:
+    """Parse ``data``, which must consist of complete ``\\n``-terminated lines.
+
+    Offsets in the result are ``base_offset`` + position in ``data`` (byte offsets in the segment).
+    """
+    if data and not data.endswith(b"\n"):
+        raise ValueError("parse_lines takes complete lines only")
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    ends = newlines + 1
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    if not len(newlines):
+        return ParsedLines()
+    matches = _CANONICAL.findall(data)
+    if len(matches) == len(newlines):  # at most one match per line, so every line is canonical
+        parsed = _from_canonical(matches, starts, ends, base_offset)
+        if parsed is not None:
+            return parsed
+    return _from_mixed(data, starts, ends, base_offset)
+
+
+def _from_canonical(matches, starts, ends, base_offset) -> ParsedLines | None:
+    """Vectorised parse; None when some line needs the tolerant path (bad date, overflow)."""
+    raw_ids, raw_ts, raw_values = zip(*matches)
+    try:
+        stamps = np.array(raw_ts, dtype="S26").astype("datetime64[us]")
+    except ValueError:  # an impossible date such as month 13
+        return None
+    values = np.array(raw_values, dtype="S").astype(float)
+    if ((stamps < EARLIEST) | (stamps >= LATEST)).any() or not np.isfinite(values).all():
+        return None
+    return ParsedLines(
+        sensor_ids=_decode_ids(raw_ids),
+        ts=stamps,
+        values=values,
+        starts=starts + base_offset,
+        ends=ends + base_offset,
+    )
+
+
+def _from_mixed(data: bytes, starts, ends, base_offset) -> ParsedLines:
+    ids, texts, values, line_starts, line_ends, rejects = [], [], [], [], [], []
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        line = data[start : end - 1]
+        outcome = _parse_one(line)
+        if isinstance(outcome, str):
+            rejects.append((base_offset + start, outcome, _excerpt(line)))
+            continue
+        ids.append(outcome[0])
+        texts.append(outcome[1])
+        values.append(outcome[2])
+        line_starts.append(base_offset + start)
+        line_ends.append(base_offset + end)
+    return _finish(ids, texts, values, line_starts, line_ends, rejects, data, base_offset)
+
+
+def _finish(ids, texts, values, line_starts, line_ends, rejects, data, base_offset) -> ParsedLines:
+    """Parse timestamp texts together; lines whose timestamp is unusable become rejects."""
+    parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    stamps = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[us]") if len(parsed) else np.array([], "datetime64[us]")
+    good = ~np.isnat(stamps) & (stamps >= EARLIEST) & (stamps < LATEST)
+    if not good.all():
+        for index in np.flatnonzero(~good).tolist():
+            reason = "bad timestamp" if np.isnat(stamps[index]) else "timestamp out of range"
+            start, end = line_starts[index] - base_offset, line_ends[index] - base_offset
+            rejects.append((line_starts[index], reason, _excerpt(data[start : end - 1])))
+        rejects.sort()
+    keep = np.flatnonzero(good)
+    return ParsedLines(
+        sensor_ids=[ids[i] for i in keep.tolist()],
+        ts=stamps[keep],
+        values=np.asarray(values, dtype=float)[keep] if len(values) else np.array([], dtype=float),
+        starts=np.asarray(line_starts, dtype=np.int64)[keep] if line_starts else np.array([], dtype=np.int64),
+        ends=np.asarray(line_ends, dtype=np.int64)[keep] if line_ends else np.array([], dtype=np.int64),
+        rejects=rejects,
+    )
+
+
+def _parse_one(line: bytes) -> tuple[str, str, float] | str:
+    """A reading, or the reason the line is not one."""
+    if not line.strip():
+        return "empty line"
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return "bad JSON"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [name for name in FIELDS if name not in record]
+    if missing:
+        return "missing field(s): " + ", ".join(missing)
+    sensor_id, stamp, value = record["sensor_id"], record["ts"], record["value"]
+    if not isinstance(sensor_id, str) or not sensor_id:
+        return "sensor_id is not a non-empty string"
+    if not isinstance(stamp, str):
+        return "ts is not a string"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "non-numeric value"
+    value = float(value)
+    if not math.isfinite(value):
+        return "non-finite value"
+    return sensor_id, stamp, value
+
+
+def _decode_ids(raw_ids) -> list[str]:
+    cache: dict[bytes, str] = {}
+    return [cache.get(raw) or cache.setdefault(raw, raw.decode("ascii")) for raw in raw_ids]
+
+
+def _excerpt(line: bytes) -> str:
+    text = line.decode("utf-8", errors="replace")
+    return text if len(text) <= _REJECT_TEXT_LIMIT else text[:_REJECT_TEXT_LIMIT] + "…"

@@ -1,0 +1,97 @@
+"""The warehouse on a real DuckDB file: migrations, versioned upsert, all-or-nothing batches."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tsplatform.warehouse import invoices as invoice_table
+from tsplatform.warehouse.duckdb_backend import DuckDBWarehouse
+from tsplatform.warehouse.schema import MIGRATIONS
+
+
+def rows(*values):
+    return pd.DataFrame(
+        [(pd.Timestamp(d), p, c, s, imp) for d, p, c, s, imp in values],
+        columns=["date", "product_id", "category", "sales", "is_imputed"],
+    )
+
+
+def stored(warehouse):
+    with warehouse.transaction() as session:
+        frame = invoice_table.read_invoices(session)
+    return frame.set_index(["product_id"])[["sales", "version", "batch_num", "is_imputed"]]
+
+
+def test_migrations_apply_once_and_are_recorded(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    assert warehouse.migrate() == [m.version for m in MIGRATIONS]
+    assert warehouse.migrate() == []
+    assert warehouse.schema_version() == MIGRATIONS[-1].version
+
+
+def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(warehouse):
+    with warehouse.transaction() as session:
+        first = invoice_table.upsert_invoices(
+            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 2.0, False)), "b1", "h1"
+        )
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+
+    with warehouse.transaction() as session:
+        second = invoice_table.upsert_invoices(
+            session,
+            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 9.0, False), ("2024-01-02", "p1", "A", 3.0, True)),
+            "b2",
+            "h2",
+        )
+    assert (second.inserted, second.updated, second.unchanged) == (1, 1, 1)
+    table = stored(warehouse)
+    p2 = table.loc["p2"]
+    assert (p2["sales"], p2["version"], p2["batch_num"]) == (9.0, 2, "b2")
+    p1 = table.loc["p1"].set_index("sales")
+    assert (p1.loc[1.0, "version"], p1.loc[1.0, "batch_num"]) == (1, "b1")  # unchanged row kept its batch
+
+
+def test_a_failing_transaction_leaves_every_table_untouched(warehouse):
+    with warehouse.transaction() as session:
+        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1")
+    with pytest.raises(RuntimeError):
+        with warehouse.transaction() as session:
+            invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 5.0, False)), "b2", "h2")
+            invoice_table.insert_rejected_rows(
+                session,
+                pd.DataFrame([{"line_number": 3, "raw_date": "x", "raw_product_id": "p", "raw_category": "A",
+                               "raw_sales": "1", "raw_record": "{}", "reason": "test"}]),
+                "b2",
+            )
+            raise RuntimeError("crash in the middle of the batch")
+    assert stored(warehouse).loc["p1", "sales"] == 1.0
+    with warehouse.transaction() as session:
+        assert invoice_table.read_rejected_rows(session).empty
+
+
+def test_last_known_sales_is_the_latest_value_strictly_before_each_date(warehouse):
+    with warehouse.transaction() as session:
+        invoice_table.upsert_invoices(
+            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False)), "b1", "h1"
+        )
+    wanted = pd.DataFrame(
+        {"product_id": ["p1", "p1", "p1", "p2"], "category": ["A"] * 4,
+         "date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-09", "2024-01-09"])}
+    )
+    with warehouse.transaction() as session:
+        found = invoice_table.last_known_sales(session, wanted)
+    assert found.iloc[1:3].tolist() == [1.0, 5.0]
+    assert found.iloc[[0, 3]].isna().all()
+
+
+def test_read_invoices_filters(warehouse):
+    with warehouse.transaction() as session:
+        invoice_table.upsert_invoices(
+            session,
+            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-02", "p1", "B", 2.0, False), ("2024-01-03", "p1", "A", 3.0, False)),
+            "b1",
+            "h1",
+        )
+        frame = invoice_table.read_invoices(session, category="A", start=dt.date(2024, 1, 2), limit=5)
+    assert frame["sales"].tolist() == [3.0]
