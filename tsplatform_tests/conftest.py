@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tsplatform.settings import DataPaths, warehouse_url
+from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse, open_warehouse
 
 
@@ -21,9 +21,46 @@ def data_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
     return DataPaths(tmp_path / "data").ensure()
 
 
+POSTGRES_URL = os.environ.get("TSPLATFORM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse_url(request, data_paths: DataPaths, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each warehouse test runs on both backends: a DuckDB file, and a private PostgreSQL schema."""
+    if request.param == "duckdb":
+        url = f"duckdb:///{data_paths.default_warehouse}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    monkeypatch.setenv("TSPLATFORM_WAREHOUSE_URL", url)
+    return url
+
+
 @pytest.fixture
-def warehouse(data_paths: DataPaths) -> Warehouse:
-    return open_warehouse(warehouse_url())
+def postgres_schema_url() -> str:
+    """A fresh schema on the test server (``TSPLATFORM_TEST_POSTGRES_URL``), dropped afterwards.
+    Missing server: skipped locally, a failure in CI."""
+    import uuid
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (TSPLATFORM_TEST_POSTGRES_URL): {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def warehouse(warehouse_url: str) -> Warehouse:
+    return open_warehouse(warehouse_url)
 
 
 @pytest.fixture

@@ -18,18 +18,21 @@ def open_warehouse(url: str) -> Warehouse:
 
 @lru_cache(maxsize=None)
 def _open_migrated(url: str) -> Warehouse:
-    warehouse = _backend_for(url)
+    warehouse = backend_for(url)
     warehouse.migrate()
     return warehouse
 
 
-def _backend_for(url: str) -> Warehouse:
+def backend_for(url: str) -> Warehouse:
+    """The backend for ``url``, as it is (not migrated)."""
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        raise NotImplementedError("the PostgreSQL warehouse arrives with the deployment issue")
+        from tsplatform.warehouse.postgres_backend import PostgresWarehouse
+
+        return PostgresWarehouse(url)
     from tsplatform.warehouse.duckdb_backend import DuckDBWarehouse
 
     path = url.removeprefix("duckdb:///").removeprefix("duckdb://")
     return DuckDBWarehouse(path)
 
 
-__all__ = ["Session", "Warehouse", "open_warehouse", "utc_now"]
+__all__ = ["Session", "Warehouse", "backend_for", "open_warehouse", "utc_now"]

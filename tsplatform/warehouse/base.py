@@ -38,6 +38,9 @@ class Session(ABC):
     def load_frame(self, name: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
         """Make ``frame`` queryable as the temporary table ``name`` for this transaction (bulk, not row by row)."""
 
+    def lock_for_migration(self) -> None:
+        """Serialise schema changes between processes (a no-op where the database already does)."""
+
     def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = self.fetch_all(sql, params)
         return rows[0] if rows else None
@@ -57,6 +60,7 @@ class Warehouse(ABC):
         """Apply the migrations this database has not seen yet; returns the versions applied."""
         applied: list[int] = []
         with self.transaction() as session:
+            session.lock_for_migration()
             session.execute(SCHEMA_MIGRATIONS_DDL)
             done = {row[0] for row in session.fetch_all("SELECT version FROM schema_migrations")}
             for migration in MIGRATIONS:

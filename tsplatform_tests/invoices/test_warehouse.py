@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tsplatform.warehouse import invoices as invoice_table
-from tsplatform.warehouse.duckdb_backend import DuckDBWarehouse
+from tsplatform.warehouse import backend_for
 from tsplatform.warehouse.schema import MIGRATIONS
 
 
@@ -23,11 +23,26 @@ def stored(warehouse):
     return frame.set_index(["product_id"])[["sales", "version", "batch_num", "is_imputed"]]
 
 
-def test_migrations_apply_once_and_are_recorded(tmp_path):
-    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
-    assert warehouse.migrate() == [m.version for m in MIGRATIONS]
-    assert warehouse.migrate() == []
-    assert warehouse.schema_version() == MIGRATIONS[-1].version
+def test_migrations_apply_once_and_are_recorded(warehouse_url):
+    fresh = backend_for(warehouse_url)
+    assert fresh.migrate() == [m.version for m in MIGRATIONS]
+    assert fresh.migrate() == []
+    assert fresh.schema_version() == MIGRATIONS[-1].version
+
+
+def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, monkeypatch):
+    from tsplatform.warehouse import schema
+
+    old = backend_for(warehouse_url)
+    old.migrate()
+    with old.transaction() as session:
+        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1")
+    later = schema.Migration(MIGRATIONS[-1].version + 1, "test: a new column", ("ALTER TABLE invoice_data ADD COLUMN note VARCHAR",))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, later))
+    monkeypatch.setattr("tsplatform.warehouse.base.MIGRATIONS", (*MIGRATIONS, later))
+    assert old.migrate() == [later.version]
+    with old.transaction() as session:
+        assert session.fetch_all("SELECT product_id, sales, note FROM invoice_data") == [("p1", 1.0, None)]
 
 
 def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(warehouse):
