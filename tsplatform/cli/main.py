@@ -4,6 +4,7 @@ import click
 
 from tsplatform.cli.invoices import ingest, invoices, upload, uploads
 from tsplatform.cli.samples import generate_sales
+from tsplatform.cli.stream import stream
 
 
 @click.group()
@@ -11,5 +12,5 @@ def main() -> None:
     """tsplatform: sales uploads, forecasts and a live sensor stream on Dagster."""
 
 
-for command in (upload, ingest, uploads, invoices, generate_sales):
+for command in (upload, ingest, uploads, invoices, generate_sales, stream):
     main.add_command(command)

@@ -38,6 +38,19 @@ class TimeSpan(click.ParamType):
 TIME_SPAN = TimeSpan()
 
 
+def show_span(span) -> str:
+    """``30min``, ``1h30min``, ``2D``, ``0.5s`` rather than pandas' ``0 days 00:30:00``."""
+    seconds = span.total_seconds()
+    parts = []
+    for unit, size in (("D", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count, seconds = divmod(seconds, size)
+            parts.append(f"{int(count)}{unit}")
+    if seconds or not parts:
+        parts.append(f"{seconds:g}s")
+    return "".join(parts)
+
+
 @click.group(invoke_without_command=True)
 @click.option("--sensors", type=click.IntRange(min=1), default=3, show_default=True, help="Number of sensors.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
@@ -57,7 +70,11 @@ TIME_SPAN = TimeSpan()
 @click.pass_context
 def stream(ctx, sensors, rate, simulated_step, spike_probability, spike_size, duration, count, seed,
            segment_mb, segment_minutes) -> None:
-    """Generate live sensor readings into the stream folder (Ctrl-C stops cleanly)."""
+    """Generate live sensor readings into the stream folder (Ctrl-C stops cleanly).
+
+    The subcommands steer a running generator (spike, normal), write history (backfill) or show
+    the folder (status).
+    """
     if ctx.invoked_subcommand is not None:
         return
     import pandas as pd
@@ -71,7 +88,7 @@ def stream(ctx, sensors, rate, simulated_step, spike_probability, spike_size, du
     folder = data_paths().stream
     generator = ReadingGenerator(sensors, spike_probability=spike_probability, spike_size=spike_size, seed=seed)
     start = pd.Timestamp.now(tz="UTC").floor(simulated_step) if simulated_step is not None else None
-    clock = f"simulated, {simulated_step} per reading" if simulated_step is not None else "real time"
+    clock = f"simulated, {show_span(simulated_step)} per reading" if simulated_step is not None else "real time"
     click.echo(f"Writing {sensors} sensor(s) at {rate:g}/s each ({clock}) to {folder}. Ctrl-C stops.")
     inbox = CommandInbox(folder)
 
@@ -130,11 +147,13 @@ def normal(sensor) -> None:
               help="Time between readings of a sensor.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Readings per second per sensor (instead of --interval).")
-@click.option("--sensors", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--spike-probability", type=click.FloatRange(0, 1), default=0.005, show_default=True)
-@click.option("--spike-size", type=float, default=25.0, show_default=True)
-@click.option("--seed", type=int, default=None)
-@click.option("--segment-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_SEGMENT_MB, show_default=True)
+@click.option("--sensors", type=click.IntRange(min=1), default=3, show_default=True, help="Number of sensors.")
+@click.option("--spike-probability", type=click.FloatRange(0, 1), default=0.005, show_default=True,
+              help="Chance that a reading is a random spike.")
+@click.option("--spike-size", type=float, default=25.0, show_default=True, help="Size of spikes.")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible values.")
+@click.option("--segment-mb", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_SEGMENT_MB, show_default=True,
+              help="Start a new segment past this size.")
 def backfill(days, interval, rate, sensors, spike_probability, spike_size, seed, segment_mb) -> None:
     """Write DAYS of history ending now, at once."""
     import pandas as pd
@@ -150,7 +169,7 @@ def backfill(days, interval, rate, sensors, spike_probability, spike_size, seed,
     end = pd.Timestamp.now(tz="UTC").floor(interval) if interval <= pd.Timedelta("1D") else pd.Timestamp.now(tz="UTC")
     start = end - pd.Timedelta(days=days)
     ticks = len(backfill_times(start, end, interval))
-    click.echo(f"Backfilling {days:g} day(s) of {sensors} sensor(s), one reading per {interval}, into {folder}.")
+    click.echo(f"Backfilling {days:g} day(s) of {sensors} sensor(s), one reading per {show_span(interval)}, into {folder}.")
     generator = ReadingGenerator(sensors, spike_probability=spike_probability, spike_size=spike_size, seed=seed)
     with _writer(folder, segment_mb, None, {"role": "backfill"}) as (writer, stop):
         with tqdm(total=ticks * sensors, unit=" readings", desc="backfill", mininterval=0.5) as bar:

@@ -21,6 +21,7 @@ FIELDS = ("sensor_id", "ts", "value")
 EARLIEST = np.datetime64("1970-01-01T00:00:00", "us")
 LATEST = np.datetime64("2200-01-01T00:00:00", "us")
 _REJECT_TEXT_LIMIT = 200
+_BLOCK_LINES = 2048
 
 _CANONICAL = re.compile(
     rb'^\{"sensor_id":"([\x20\x21\x23-\x5b\x5d-\x7e]+)",'
@@ -82,12 +83,38 @@ def parse_lines(data: bytes, base_offset: int = 0) -> ParsedLines:
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     if not len(newlines):
         return ParsedLines()
+    parsed = _parse_block(data, starts, ends, base_offset)
+    if parsed is not None:
+        return parsed
+    # Some line is not canonical: retry in blocks so that only the blocks holding one go slowly.
+    parts = []
+    for first in range(0, len(starts), _BLOCK_LINES):
+        block_starts, block_ends = starts[first : first + _BLOCK_LINES], ends[first : first + _BLOCK_LINES]
+        block = data[block_starts[0] : block_ends[-1]]
+        shift = block_starts[0]
+        part = _parse_block(block, block_starts - shift, block_ends - shift, base_offset + shift)
+        parts.append(part if part is not None else _from_mixed(block, block_starts - shift, block_ends - shift, base_offset + shift))
+    return _concat(parts)
+
+
+def _parse_block(data: bytes, starts, ends, base_offset) -> ParsedLines | None:
+    """The vectorised parse when every line of ``data`` is canonical, else None."""
     matches = _CANONICAL.findall(data)
-    if len(matches) == len(newlines):  # at most one match per line, so every line is canonical
-        parsed = _from_canonical(matches, starts, ends, base_offset)
-        if parsed is not None:
-            return parsed
-    return _from_mixed(data, starts, ends, base_offset)
+    if len(matches) != len(starts):  # at most one match per line, so equal counts mean all lines matched
+        return None
+    return _from_canonical(matches, starts, ends, base_offset)
+
+
+def _concat(parts: list[ParsedLines]) -> ParsedLines:
+    """Parses of consecutive blocks, joined (they are already in line order)."""
+    return ParsedLines(
+        sensor_ids=[sensor for part in parts for sensor in part.sensor_ids],
+        ts=np.concatenate([part.ts for part in parts]),
+        values=np.concatenate([part.values for part in parts]),
+        starts=np.concatenate([part.starts for part in parts]),
+        ends=np.concatenate([part.ends for part in parts]),
+        rejects=[reject for part in parts for reject in part.rejects],
+    )
 
 
 def _from_canonical(matches, starts, ends, base_offset) -> ParsedLines | None:
@@ -97,7 +124,7 @@ def _from_canonical(matches, starts, ends, base_offset) -> ParsedLines | None:
         stamps = np.array(raw_ts, dtype="S26").astype("datetime64[us]")
     except ValueError:  # an impossible date such as month 13
         return None
-    values = np.array(raw_values, dtype="S").astype(float)
+    values = np.fromiter(map(float, raw_values), dtype=float, count=len(raw_values))
     if ((stamps < EARLIEST) | (stamps >= LATEST)).any() or not np.isfinite(values).all():
         return None
     return ParsedLines(
@@ -110,6 +137,21 @@ def _from_canonical(matches, starts, ends, base_offset) -> ParsedLines | None:
 
 
 def _from_mixed(data: bytes, starts, ends, base_offset) -> ParsedLines:
+    """Canonical lines still go the vectorised way; only the others are parsed one by one."""
+    canonical = {match.start(): match.groups() for match in _CANONICAL.finditer(data)}
+    is_canonical = np.fromiter((start in canonical for start in starts.tolist()), dtype=bool, count=len(starts))
+    fast = None
+    if is_canonical.any():
+        chosen = np.flatnonzero(is_canonical)
+        groups = [canonical[start] for start in starts[chosen].tolist()]
+        fast = _from_canonical(groups, starts[chosen], ends[chosen], base_offset)
+        if fast is None:  # some canonical-looking line has an impossible date: take them all slowly
+            is_canonical[:] = False
+    slow = _from_lines(data, starts[~is_canonical], ends[~is_canonical], base_offset)
+    return _merge(fast, slow) if fast is not None else slow
+
+
+def _from_lines(data: bytes, starts, ends, base_offset) -> ParsedLines:
     ids, texts, values, line_starts, line_ends, rejects = [], [], [], [], [], []
     for start, end in zip(starts.tolist(), ends.tolist()):
         line = data[start : end - 1]
@@ -123,6 +165,21 @@ def _from_mixed(data: bytes, starts, ends, base_offset) -> ParsedLines:
         line_starts.append(base_offset + start)
         line_ends.append(base_offset + end)
     return _finish(ids, texts, values, line_starts, line_ends, rejects, data, base_offset)
+
+
+def _merge(first: ParsedLines, second: ParsedLines) -> ParsedLines:
+    """Two parses of disjoint lines of one chunk, back in line order."""
+    starts = np.concatenate([first.starts, second.starts])
+    order = np.argsort(starts, kind="stable")
+    ids = first.sensor_ids + second.sensor_ids
+    return ParsedLines(
+        sensor_ids=[ids[index] for index in order.tolist()],
+        ts=np.concatenate([first.ts, second.ts])[order],
+        values=np.concatenate([first.values, second.values])[order],
+        starts=starts[order],
+        ends=np.concatenate([first.ends, second.ends])[order],
+        rejects=sorted(first.rejects + second.rejects),
+    )
 
 
 def _finish(ids, texts, values, line_starts, line_ends, rejects, data, base_offset) -> ParsedLines:
@@ -174,8 +231,8 @@ def _parse_one(line: bytes) -> tuple[str, str, float] | str:
 
 
 def _decode_ids(raw_ids) -> list[str]:
-    cache: dict[bytes, str] = {}
-    return [cache.get(raw) or cache.setdefault(raw, raw.decode("ascii")) for raw in raw_ids]
+    names = {raw: raw.decode("ascii") for raw in set(raw_ids)}  # few sensors, many readings
+    return list(map(names.__getitem__, raw_ids))
 
 
 def _excerpt(line: bytes) -> str:

@@ -124,14 +124,15 @@ class SegmentWriter:
 
     def append_lines(self, lines: Iterable[bytes]) -> int:
         """Write encoded lines (each ending in ``\\n``), rotating between lines, never inside one."""
+        lines = list(lines)
+        if any(not line.endswith(b"\n") or b"\n" in line[:-1] for line in lines):
+            raise ValueError("each line must end with exactly one newline")  # checked before writing any
         if self._fd is not None and self._is_too_old():
             self._close_segment()
         batch: list[bytes] = []
         pending = 0
         written = 0
         for line in lines:
-            if not line.endswith(b"\n") or b"\n" in line[:-1]:
-                raise ValueError("each line must end with exactly one newline")
             if self._fd is not None and self._size + pending > 0 and self._size + pending + len(line) > self.max_bytes:
                 self._write(batch)
                 batch, pending = [], 0

@@ -1,0 +1,83 @@
+"""One interactive HTML page per sensor: raw readings, smoothed line, anomalies, forecast band.
+
+Pages load ``plotly.min.js`` from their own folder (written once by plotly beside the first page),
+so they work without internet access and stay small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from tsplatform.stream.series import as_series
+
+
+def chart_file_name(sensor_id: str) -> str:
+    """A safe, stable file name for a sensor's page (ids may contain anything)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", sensor_id).strip("-.")[:60] or "sensor"
+    digest = hashlib.sha1(sensor_id.encode()).hexdigest()[:8]
+    return f"{slug}-{digest}.html"
+
+
+def render_sensor_chart(
+    sensor_id: str,
+    readings: pd.Series | pd.DataFrame,
+    smoothed: pd.Series | None,
+    anomalies: pd.DataFrame | None,
+    forecast: pd.DataFrame | None,
+    path: Path | str,
+) -> Path:
+    """Write the page to ``path`` and return it.
+
+    readings: a Series on a DatetimeIndex or a frame with ts/value; smoothed: a Series like it;
+    anomalies: ``detect_anomalies`` output (rows with is_anomaly are marked); forecast:
+    ``fourier_forecast`` output (ds, yhat, lower, upper). Any of the last three may be None.
+    """
+    import plotly.graph_objects as go
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = html.escape(sensor_id)
+    raw = as_series(readings).sort_index()
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=raw.index, y=raw.to_numpy(), mode="markers", name="readings",
+                                marker={"size": 3, "color": "#7f8c8d"}, opacity=0.6))
+    if smoothed is not None and len(smoothed):
+        line = smoothed.sort_index()
+        figure.add_trace(go.Scatter(x=line.index, y=line.to_numpy(), mode="lines", name="smoothed",
+                                    line={"color": "#2c3e50", "width": 2}))
+    if anomalies is not None and len(anomalies):
+        flagged = anomalies[anomalies["is_anomaly"]]
+        figure.add_trace(go.Scatter(x=flagged.index, y=flagged["value"], mode="markers", name="anomalies",
+                                    marker={"size": 9, "color": "#e74c3c", "symbol": "x"},
+                                    customdata=flagged["score"],
+                                    hovertemplate="%{x}<br>value %{y:.2f}<br>score %{customdata:.1f}<extra></extra>"))
+    if forecast is not None and len(forecast):
+        _add_forecast(figure, forecast, go)
+    figure.update_layout(
+        title=f"Sensor {name}",
+        xaxis_title="time (UTC)",
+        yaxis_title="value",
+        template="plotly_white",
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.15},
+    )
+    figure.write_html(path, include_plotlyjs="directory", full_html=True)
+    return path
+
+
+def _add_forecast(figure, forecast: pd.DataFrame, go) -> None:
+    coverage = forecast.attrs.get("interval")
+    interval = f"{coverage:.0%} prediction interval" if coverage else "prediction interval"
+    figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["upper"], mode="lines", line={"width": 0},
+                                showlegend=False, hoverinfo="skip"))
+    figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["lower"], mode="lines", line={"width": 0},
+                                fill="tonexty", fillcolor="rgba(52, 152, 219, 0.2)", name=interval))
+    period = forecast.attrs.get("period")
+    label = f"forecast (period {period})" if period is not None else "forecast"
+    figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines", name=html.escape(label),
+                                line={"color": "#2980b9", "dash": "dash"}))
