@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export TSPLATFORM_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup run test ingest clean-data
+.PHONY: setup run run-postgres test ingest clean-data
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,23 @@ run: setup
 	$(BIN)/tsplatform upload --skip-known --date-format "%m/%d/%Y" \
 	    --columns "Order Date=Date,Product ID=product_id,Category=category,Sales=sales" \
 	    data/sample/mapped/*.csv
+	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
+
+## Same, on PostgreSQL (Dagster storage and warehouse) at $$DAGSTER_POSTGRES_HOST (default: the local server).
+run-postgres: export DAGSTER_HOME := $(CURDIR)/.dagster_home_postgres
+run-postgres: export DAGSTER_POSTGRES_HOST ?= 127.0.0.1
+run-postgres: export DAGSTER_POSTGRES_PORT ?= 5432
+run-postgres: export DAGSTER_POSTGRES_USER ?= postgres
+run-postgres: export DAGSTER_POSTGRES_PASSWORD ?=
+run-postgres: export DAGSTER_POSTGRES_DB ?= dagster
+run-postgres: export TSPLATFORM_WAREHOUSE_DB ?= tsplatform
+run-postgres: export PG_URL = postgresql://$(DAGSTER_POSTGRES_USER)$(if $(DAGSTER_POSTGRES_PASSWORD),:$(DAGSTER_POSTGRES_PASSWORD))@$(DAGSTER_POSTGRES_HOST):$(DAGSTER_POSTGRES_PORT)
+run-postgres: export TSPLATFORM_WAREHOUSE_URL ?= $(PG_URL)/$(TSPLATFORM_WAREHOUSE_DB)
+run-postgres: setup
+	mkdir -p $$DAGSTER_HOME && ln -sf ../deploy/dagster.postgres.yaml $$DAGSTER_HOME/dagster.yaml
+	$(BIN)/tsplatform db create $$PG_URL/$$DAGSTER_POSTGRES_DB
+	$(BIN)/tsplatform db init
+	$(BIN)/tsplatform upload --skip-known data/sample/*.csv
 	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
 
 ## Run the whole test suite.

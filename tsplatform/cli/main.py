@@ -2,6 +2,7 @@
 
 import click
 
+from tsplatform.cli.db import db
 from tsplatform.cli.invoices import ingest, invoices, upload, uploads
 from tsplatform.cli.samples import generate_sales
 from tsplatform.cli.stream import stream
@@ -12,5 +13,5 @@ def main() -> None:
     """tsplatform: sales uploads, forecasts and a live sensor stream on Dagster."""
 
 
-for command in (upload, ingest, uploads, invoices, generate_sales, stream):
+for command in (upload, ingest, uploads, invoices, generate_sales, stream, db):
     main.add_command(command)

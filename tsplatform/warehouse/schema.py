@@ -88,6 +88,56 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "forecast path: daily_category_sales, forecast_data, forecast_metrics",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS daily_category_sales (
+                category VARCHAR NOT NULL,
+                date DATE NOT NULL,
+                sales DOUBLE PRECISION NOT NULL,
+                num_invoice_rows INTEGER NOT NULL,
+                PRIMARY KEY (category, date)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS forecast_data (
+                forecast_date DATE NOT NULL,
+                category VARCHAR NOT NULL,
+                model_type VARCHAR NOT NULL,
+                forecast_value DOUBLE PRECISION NOT NULL,
+                lower_bound DOUBLE PRECISION NOT NULL,
+                upper_bound DOUBLE PRECISION NOT NULL,
+                is_best BOOLEAN NOT NULL,
+                interval_level DOUBLE PRECISION NOT NULL,
+                flag VARCHAR,
+                created_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (forecast_date, category, model_type)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS forecast_metrics (
+                category VARCHAR NOT NULL,
+                model_type VARCHAR NOT NULL,
+                origin DATE NOT NULL,
+                horizon INTEGER NOT NULL,
+                smape DOUBLE PRECISION,
+                mase DOUBLE PRECISION,
+                coverage DOUBLE PRECISION,
+                num_points INTEGER NOT NULL,
+                is_best BOOLEAN NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (category, model_type, origin)
+            )
+            """,
+        ),
+    ),
+)
+
 SCHEMA_MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
