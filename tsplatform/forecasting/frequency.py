@@ -66,6 +66,7 @@ def infer_frequency(index: pd.DatetimeIndex) -> pd.DateOffset | None:
 def _calendar_candidates(first: pd.Timestamp) -> list[pd.DateOffset]:
     month = first.month
     return [
+        pd.offsets.Day(),  # calendar days: also right across DST changes in a local time zone
         pd.offsets.BusinessDay(),
         pd.offsets.Week(weekday=first.weekday()),
         pd.offsets.MonthBegin(),

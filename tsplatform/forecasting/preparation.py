@@ -6,7 +6,7 @@ Done once per forecast so all models see the same data and the same data-level f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,14 @@ class PreparedSeries:
 
     def array(self) -> np.ndarray:
         return self.values.to_numpy(dtype=float)
+
+    def scaled(self, factor: float) -> "PreparedSeries":
+        """The series divided by ``factor`` (extreme magnitudes are rescaled; see ``runner``)."""
+        return replace(
+            self,
+            values=self.values / factor,
+            yearly=self.yearly.scaled(factor) if self.yearly is not None else None,
+        )
 
     def future_index(self, horizon: int) -> pd.DatetimeIndex:
         start = self.values.index[-1] + self.profile.offset
@@ -154,7 +162,7 @@ def _clean(series: pd.Series) -> tuple[pd.Series, dict]:
     except (TypeError, ValueError) as exc:
         raise TypeError("series must have a DatetimeIndex") from exc
     values = pd.to_numeric(pd.Series(series.to_numpy(), index=index), errors="coerce").astype(float)
-    values = values.replace([np.inf, -np.inf], np.nan)
+    values = values.replace([np.inf, -np.inf], np.nan)[index.notna()]
     notes: dict = {}
     if values.index.has_duplicates:
         notes["duplicate_timestamps_averaged"] = int(values.index.duplicated().sum())
@@ -192,8 +200,8 @@ def _seasonal_profile(values: pd.Series, season_length: int) -> np.ndarray:
     """Mean deviation from a centred moving average per position in the cycle (zeros if unknown)."""
     if season_length <= 1 or values.notna().sum() < 2 * season_length:
         return np.zeros(1)
-    rough = values.interpolate(method="linear", limit_area="inside").ffill().bfill()
-    level = rough.rolling(season_length, center=True, min_periods=1).mean()
+    # only complete cycles: a window touching a gap or the series edge would bias the level
+    level = values.rolling(season_length, center=True, min_periods=season_length).mean()
     deviation = (values - level).to_numpy()
     positions = np.arange(len(values)) % season_length
     profile = np.zeros(season_length)
@@ -210,7 +218,7 @@ def _data_flags(observed_values: np.ndarray, filled: pd.Series, n_filled: int, p
         flags.append(F.GAPS_FILLED)
     if len(observed_values) < MIN_POINTS_FOR_MODELS:
         flags.append(F.NAIVE_SHORT_SERIES)
-    if np.ptp(observed_values) == 0:
+    if len(observed_values) >= 2 and np.ptp(observed_values) == 0:
         flags.append(F.CONSTANT_SERIES)
         return flags
     nonzero = np.count_nonzero(observed_values)

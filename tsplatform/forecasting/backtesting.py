@@ -1,0 +1,207 @@
+"""Rolling-origin evaluation: refit at several past origins and score the next ``horizon`` steps.
+
+The test windows are consecutive, non-overlapping, each ``horizon`` steps of the regular
+calendar long, and the last one ends at the end of the series:
+
+    |------------- train 1 -------------|-- test 1 --|-- test 2 --|-- test 3 --|
+    |------------------- train 2 --------------------|
+    |-------------------------- train 3 -------------------------|
+
+Each origin refits from the *observed* points up to the origin (gap filling is redone on
+that slice, so nothing from the test window leaks in). Metrics use only observed test
+points; ``n`` says how many there were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .ensemble import ENSEMBLE
+from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast_prepared, normalize_models
+from .metrics import interval_coverage, mase, smape
+from .preparation import PreparedSeries, prepare_series
+
+BACKTEST_COLUMNS = ["model", "origin", "smape", "mase", "coverage", "n"]
+SUMMARY_COLUMNS = ["model", "smape", "mase", "coverage", "origins", "n"]
+MIN_TRAIN_POINTS = 2
+
+
+@dataclass(frozen=True)
+class BacktestWindow:
+    """One origin: models see everything up to ``origin`` and are scored on the test window."""
+
+    number: int  # 1 = oldest
+    origin: pd.Timestamp  # last timestamp the models see
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+    train_points: int  # calendar points up to and including the origin
+
+    def describe(self) -> dict:
+        return {
+            "number": self.number,
+            "origin": str(self.origin),
+            "test_start": str(self.test_start),
+            "test_end": str(self.test_end),
+            "train_points": self.train_points,
+        }
+
+
+@dataclass
+class WindowResult:
+    """Scores of every model at one origin, plus what the fits reported."""
+
+    window: BacktestWindow
+    scores: pd.DataFrame
+    warnings: dict[str, list[str]]
+    flags: dict[str, str]
+
+
+def plan_windows(prepared: PreparedSeries, horizon: int, origins: int) -> list[BacktestWindow]:
+    """Up to ``origins`` windows, oldest first; origins that would leave too little training
+    data are dropped (a short series may get fewer windows than asked for)."""
+    horizon = check_horizon(horizon)
+    if origins < 1:
+        raise ValueError("origins must be at least 1")
+    index = prepared.values.index
+    windows = []
+    for back in range(origins, 0, -1):
+        test_start = prepared.n - back * horizon
+        if test_start < MIN_TRAIN_POINTS or not prepared.observed[:test_start].any():
+            continue
+        windows.append(
+            BacktestWindow(
+                number=len(windows) + 1,
+                origin=index[test_start - 1],
+                test_start=index[test_start],
+                test_end=index[test_start + horizon - 1],
+                train_points=test_start,
+            )
+        )
+    return windows
+
+
+def evaluate_window(
+    prepared: PreparedSeries,
+    window: BacktestWindow,
+    horizon: int,
+    models: Sequence[str],
+    interval: float,
+    nonnegative: bool | None = None,
+) -> WindowResult:
+    """Fit on the observed points up to the origin and score every model and the ensemble."""
+    observed = prepared.values[prepared.observed]
+    train = prepare_series(
+        observed[observed.index <= window.origin],
+        freq=prepared.profile.offset,
+        end=window.origin,
+        nonnegative=nonnegative,
+    )
+    predicted = forecast_prepared(train, horizon, models, interval)
+    test_slice = slice(window.train_points, window.train_points + horizon)
+    actual = prepared.values.to_numpy()[test_slice]
+    scored = prepared.observed[test_slice]
+    training = train.array()
+
+    rows = []
+    model_flags: dict[str, str] = {}
+    for model, block in predicted.groupby("model", sort=False):
+        yhat, lower, upper = (block[c].to_numpy()[scored] for c in ("yhat", "lower", "upper"))
+        rows.append(
+            {
+                "model": model,
+                "origin": window.origin,
+                "smape": smape(actual[scored], yhat),
+                "mase": mase(actual[scored], yhat, training, train.season_length),
+                "coverage": interval_coverage(actual[scored], lower, upper),
+                "n": int(scored.sum()),
+            }
+        )
+        model_flags[model] = str(block["flag"].iloc[0])
+    return WindowResult(window, pd.DataFrame(rows, columns=BACKTEST_COLUMNS), predicted.attrs["warnings"], model_flags)
+
+
+def backtest_window(
+    series: pd.Series,
+    horizon: int,
+    number: int,
+    models: Iterable[str] = DEFAULT_MODELS,
+    interval: float = 0.95,
+    origins: int = 3,
+    *,
+    nonnegative: bool | None = None,
+    freq: str | None = None,
+) -> WindowResult:
+    """One window of ``backtest`` on its own (what a process-pool worker runs)."""
+    prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
+    window = next(w for w in plan_windows(prepared, horizon, origins) if w.number == number)
+    return evaluate_window(prepared, window, horizon, normalize_models(models), check_interval(interval), nonnegative)
+
+
+def backtest(
+    series: pd.Series,
+    horizon: int,
+    models: Iterable[str] = DEFAULT_MODELS,
+    interval: float = 0.95,
+    origins: int = 3,
+    *,
+    nonnegative: bool | None = None,
+    freq: str | None = None,
+) -> pd.DataFrame:
+    """Rolling-origin scores: columns ``model, origin, smape, mase, coverage, n``, one row per
+    model (ensemble included) per origin. ``origin`` is the last timestamp the models saw.
+
+    ``attrs["windows"]`` lists each window (origin, test_start, test_end, train_points),
+    ``attrs["warnings"]`` / ``attrs["flags"]`` what each fit reported, per origin.
+    """
+    names = normalize_models(models)
+    interval = check_interval(interval)
+    prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
+    windows = plan_windows(prepared, horizon, origins)
+    results = [evaluate_window(prepared, w, horizon, names, interval, nonnegative) for w in windows]
+    return assemble_backtest(results, requested_origins=origins)
+
+
+def assemble_backtest(results: Sequence[WindowResult], requested_origins: int) -> pd.DataFrame:
+    """One backtest frame from per-window results (shared by ``backtest`` and the pool)."""
+    results = sorted(results, key=lambda r: r.window.number)
+    frames = [r.scores for r in results]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BACKTEST_COLUMNS)
+    frame = frame[BACKTEST_COLUMNS]
+    frame["n"] = frame["n"].astype(int)
+    frame.attrs["windows"] = [r.window.describe() for r in results]
+    frame.attrs["warnings"] = {str(r.window.origin): r.warnings for r in results}
+    frame.attrs["flags"] = {str(r.window.origin): r.flags for r in results}
+    frame.attrs["requested_origins"] = requested_origins
+    if len(results) < requested_origins:
+        frame.attrs["note"] = (
+            f"only {len(results)} of {requested_origins} origins fit: the series is too short"
+        )
+    return frame
+
+
+def summarize_backtest(backtest_frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: mean sMAPE, MASE and coverage over origins, origins counted, n summed."""
+    if backtest_frame.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    grouped = backtest_frame.groupby("model", sort=False)
+    summary = grouped[["smape", "mase", "coverage"]].mean()
+    summary["origins"] = grouped["origin"].nunique()
+    summary["n"] = grouped["n"].sum().astype(int)
+    return summary.reset_index()[SUMMARY_COLUMNS]
+
+
+def choose_best(summary: pd.DataFrame) -> str:
+    """The model with the lowest mean MASE (ties: lower sMAPE, then listing order).
+
+    The ensemble is eligible. With no usable scores the ensemble is returned: without
+    evidence, the combination is the safest default.
+    """
+    usable = summary[np.isfinite(pd.to_numeric(summary.get("mase"), errors="coerce"))] if len(summary) else summary
+    if usable.empty:
+        return ENSEMBLE
+    ranked = usable.assign(_order=range(len(usable))).sort_values(["mase", "smape", "_order"], kind="stable")
+    return str(ranked["model"].iloc[0])

@@ -1,0 +1,223 @@
+"""Self-contained HTML pages: one interactive chart per category, and an index linking them.
+
+Pages work offline: plotly.js is written once as ``plotly.min.js`` next to the pages and
+referenced with ``include_plotlyjs="directory"``, so each page stays small. Every string
+that comes from data (category names above all) is HTML-escaped before it reaches the
+page, the plotly title included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+PLOTLY_JS_NAME = "plotly.min.js"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+ENSEMBLE_COLOR = "#d62728"
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem; color: #222; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; }
+p.sub { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin-top: 1rem; font-size: .92rem; }
+th, td { border-bottom: 1px solid #ddd; padding: .35rem .8rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.best { background: #fff4d6; font-weight: 600; }
+td.flag { color: #a15c00; text-align: left; font-family: monospace; }
+a { color: #1f5fbf; }
+"""
+
+
+def page_filename(category: object) -> str:
+    """A safe, unique file name for a category page (hostile names cannot escape the folder)."""
+    text = str(category)
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "category"
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}.html"
+
+
+def write_plotly_js(folder: Path) -> Path:
+    """Write plotly.js next to the pages once (rewritten only if the bundled version changed)."""
+    from plotly.offline import get_plotlyjs
+
+    target = Path(folder) / PLOTLY_JS_NAME
+    script = get_plotlyjs()
+    if not target.exists() or target.stat().st_size != len(script.encode("utf-8")):
+        target.write_text(script, encoding="utf-8")
+    return target
+
+
+def render_category_chart(
+    category: object,
+    history: pd.Series,
+    forecast_df: pd.DataFrame,
+    summary: pd.DataFrame,
+    best_model: str,
+    path: str | os.PathLike,
+    *,
+    history_points: int | None = None,
+    index_href: str | None = "index.html",
+) -> Path:
+    """Write the category page: recent history, every model's forecast with its interval band
+    (the chosen model drawn bold), and the backtest metrics table. Returns the page path."""
+    import plotly.graph_objects as go
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_plotly_js(path.parent)
+    name = html.escape(str(category), quote=True)
+
+    figure = go.Figure()
+    recent = _recent_history(history, forecast_df, history_points)
+    figure.add_trace(
+        go.Scatter(x=recent.index, y=recent.to_numpy(), name="history", mode="lines", line={"color": "#333", "width": 1.5})
+    )
+    for position, (model, block) in enumerate(forecast_df.groupby("model", sort=False)):
+        _add_model_traces(figure, str(model), block, _color(str(model), position), str(model) == best_model)
+    figure.update_layout(
+        title={"text": f"{name}: forecast"},
+        template="plotly_white",
+        hovermode="x unified",
+        height=540,
+        legend={"orientation": "h", "y": -0.15},
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+    )
+    chart = figure.to_html(
+        full_html=False, include_plotlyjs="directory", default_height="560px", config={"displaylogo": False}
+    )
+    body = (
+        f"<h1>{name}</h1>\n"
+        f'<p class="sub">Chosen model (lowest backtest MASE): <strong>{html.escape(str(best_model))}</strong></p>\n'
+        f"{chart}\n<h2>Backtest</h2>\n{_metrics_table(summary, forecast_df, best_model)}\n"
+    )
+    if index_href:
+        body += f'<p class="sub"><a href="{html.escape(index_href, quote=True)}">All categories</a></p>'
+
+    path.write_text(_page(f"{name} forecast", body), encoding="utf-8")
+    return path
+
+
+def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: str = "Forecasts") -> Path:
+    """Write an index page linking every category page.
+
+    Each entry needs ``category`` and ``path`` (the page file); ``best_model``, ``mase``,
+    ``smape``, ``coverage`` and ``flags`` are shown when present.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for entry in entries:
+        page = Path(entry["path"])
+        if not page.is_absolute():
+            page = Path(os.path.abspath(page))
+        relative = Path(os.path.relpath(page, path.parent.resolve())).as_posix()
+        href = html.escape(quote(relative, safe="/"), quote=True)
+        cells = [
+            f'<td><a href="{href}">{html.escape(str(entry["category"]))}</a></td>',
+            f"<td>{html.escape(str(entry.get('best_model', '')))}</td>",
+            *(f"<td>{_number(entry.get(key))}</td>" for key in ("mase", "smape", "coverage")),
+            f'<td class="flag">{html.escape(str(entry.get("flags", "") or ""))}</td>',
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    table = (
+        "<table><thead><tr><th>Category</th><th>Best model</th><th>MASE</th><th>sMAPE %</th>"
+        "<th>Coverage</th><th>Flags</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+    )
+    safe_title = html.escape(title)
+    path.write_text(_page(safe_title, f"<h1>{safe_title}</h1>\n{table}"), encoding="utf-8")
+    return path
+
+
+def _recent_history(history: pd.Series, forecast_df: pd.DataFrame, history_points: int | None) -> pd.Series:
+    history = history.dropna().sort_index()
+    if history_points is None:
+        horizon = int(forecast_df.groupby("model").size().max()) if len(forecast_df) else 0
+        history_points = max(6 * horizon, 90)
+    return history.iloc[-history_points:]
+
+
+def _add_model_traces(figure, model: str, block: pd.DataFrame, color: str, chosen: bool) -> None:
+    import plotly.graph_objects as go
+
+    dates = list(block["ds"])
+    label = f"{model} (chosen)" if chosen else model
+    figure.add_trace(
+        go.Scatter(
+            x=dates + dates[::-1],
+            y=list(block["upper"]) + list(block["lower"])[::-1],
+            fill="toself",
+            fillcolor=_rgba(color, 0.22 if chosen else 0.07),
+            line={"width": 0},
+            hoverinfo="skip",
+            legendgroup=model,
+            showlegend=False,
+            name=f"{model} interval",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=dates,
+            y=block["yhat"],
+            name=label,
+            mode="lines",
+            legendgroup=model,
+            line={"color": color, "width": 3.5 if chosen else 1.6, "dash": "solid" if chosen else "dot"},
+            customdata=block[["lower", "upper"]].to_numpy(),
+            hovertemplate="%{y:.2f} [%{customdata[0]:.2f}, %{customdata[1]:.2f}]",
+        )
+    )
+
+
+def _metrics_table(summary: pd.DataFrame, forecast_df: pd.DataFrame, best_model: str) -> str:
+    flags = {str(m): str(b["flag"].iloc[0]) for m, b in forecast_df.groupby("model", sort=False)} if len(forecast_df) else {}
+    rows = []
+    for record in summary.to_dict("records"):
+        model = str(record["model"])
+        css = ' class="best"' if model == best_model else ""
+        marker = " &#9733;" if model == best_model else ""
+        rows.append(
+            f"<tr{css}><td>{html.escape(model)}{marker}</td>"
+            f"<td>{_number(record.get('mase'))}</td><td>{_number(record.get('smape'))}</td>"
+            f"<td>{_number(record.get('coverage'))}</td><td>{html.escape(str(record.get('origins', '')))}</td>"
+            f"<td>{html.escape(str(record.get('n', '')))}</td>"
+            f'<td class="flag">{html.escape(flags.get(model, ""))}</td></tr>'
+        )
+    if not rows:
+        return '<p class="sub">No backtest: the series is too short.</p>'
+    return (
+        "<table><thead><tr><th>Model</th><th>MASE</th><th>sMAPE %</th><th>Interval coverage</th>"
+        "<th>Origins</th><th>Points</th><th>Flags</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+    )
+
+
+def _page(title: str, body: str) -> str:
+    """``title`` and ``body`` must already be escaped."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _number(value) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if not math.isfinite(number) else f"{number:.3f}"
+
+
+def _color(model: str, position: int) -> str:
+    return ENSEMBLE_COLOR if model == "ensemble" else PALETTE[position % len(PALETTE)]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"

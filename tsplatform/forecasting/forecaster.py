@@ -1,0 +1,112 @@
+"""``forecast``: every requested model plus their ensemble, as one long DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import flags as F
+from .blas_threads import single_threaded_blas
+from .ensemble import ENSEMBLE, INTERVAL_METHOD, combine
+from .models import MODEL_NAMES
+from .preparation import PreparedSeries, prepare_series
+from .runner import run_model
+
+DEFAULT_MODELS = ("prophet", "sarimax", "holt_winters")
+FORECAST_COLUMNS = ["model", "ds", "yhat", "lower", "upper", "flag"]
+
+
+def forecast(
+    series: pd.Series,
+    horizon: int,
+    models: Iterable[str] = DEFAULT_MODELS,
+    interval: float = 0.95,
+    *,
+    nonnegative: bool | None = None,
+    freq: str | None = None,
+) -> pd.DataFrame:
+    """Forecast ``horizon`` steps with each model and their ensemble.
+
+    Returns columns ``model, ds, yhat, lower, upper, flag``: ``horizon`` rows per model, then
+    ``model == "ensemble"``. ``attrs["warnings"]`` maps model -> messages caught while
+    fitting; ``attrs["settings"]`` holds the series description (frequency, gaps filled,
+    seasonality) and each model's chosen settings and information criterion.
+    ``nonnegative=None`` clips at zero when the history has no negative values.
+    ``flag`` is a comma-joined list (see ``flags.py``); the ensemble carries the flags all
+    its members share. ``freq`` overrides the inferred calendar.
+    """
+    prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
+    return forecast_prepared(prepared, horizon, models, interval)
+
+
+def forecast_prepared(
+    prepared: PreparedSeries, horizon: int, models: Iterable[str], interval: float
+) -> pd.DataFrame:
+    """``forecast`` for a series that is already regularized (backtests reuse this)."""
+    horizon = check_horizon(horizon)
+    interval = check_interval(interval)
+    names = normalize_models(models)
+    future = prepared.future_index(horizon)
+
+    blocks: list[pd.DataFrame] = []
+    members = []
+    warnings_by_model: dict[str, list[str]] = {}
+    settings: dict = {"series": prepared.settings(), "interval": interval}
+    with single_threaded_blas():
+        for name in names:
+            result, messages = run_model(name, prepared, horizon, interval)
+            members.append(result)
+            warnings_by_model[name] = messages
+            settings[name] = result.settings
+            blocks.append(_block(name, future, result, prepared.flags))
+    ensemble = combine(members)
+    blocks.append(_block(ENSEMBLE, future, ensemble, prepared.flags))
+    settings[ENSEMBLE] = {"members": list(names), "interval_method": INTERVAL_METHOD}
+
+    frame = pd.concat(blocks, ignore_index=True)[FORECAST_COLUMNS]
+    frame.attrs["warnings"] = warnings_by_model
+    frame.attrs["settings"] = settings
+    return frame
+
+
+def _block(name: str, future: pd.DatetimeIndex, result, data_flags) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": name,
+            "ds": future,
+            "yhat": np.asarray(result.mean, dtype=float),
+            "lower": np.asarray(result.lower, dtype=float),
+            "upper": np.asarray(result.upper, dtype=float),
+            "flag": F.join_flags([*data_flags, *result.flags]),
+        }
+    )
+
+
+def normalize_models(models: Iterable[str]) -> tuple[str, ...]:
+    """Known model names, de-duplicated, order kept; 'ensemble' is implied and dropped."""
+    if isinstance(models, str):
+        models = (models,)
+    names: list[str] = []
+    for name in models:
+        if name == ENSEMBLE or name in names:
+            continue
+        if name not in MODEL_NAMES:
+            raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+        names.append(name)
+    if not names:
+        raise ValueError("at least one model is needed")
+    return tuple(names)
+
+
+def check_horizon(horizon: int) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+    return int(horizon)
+
+
+def check_interval(interval: float) -> float:
+    if not 0 < float(interval) < 1:
+        raise ValueError(f"interval must be between 0 and 1, got {interval!r}")
+    return float(interval)

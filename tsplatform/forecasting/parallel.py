@@ -1,0 +1,202 @@
+"""Forecast and backtest many series in one process pool.
+
+Work is split finer than one series: each series gives one task for the final forecast
+and one per backtest origin, so a few long series cannot leave a core idle at the end.
+Tasks are queued longest-first (a greedy longest-processing-time schedule). Workers are
+started once, import Prophet/statsmodels once in their initializer, and run OpenBLAS
+single-threaded; only data (series in, frames out) crosses the process boundary.
+Workers use the ``spawn`` start method: forking a process that already runs threads
+(as Dagster does) can deadlock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Hashable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .backtesting import assemble_backtest, backtest_window, choose_best, plan_windows, summarize_backtest
+from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast, normalize_models
+from .preparation import prepare_series
+from .quiet import MAX_MESSAGES_PER_MODEL
+
+
+@dataclass
+class CategoryForecast:
+    """Everything computed for one series."""
+
+    key: Hashable
+    forecast: pd.DataFrame  # columns model, ds, yhat, lower, upper, flag
+    backtest: pd.DataFrame  # columns model, origin, smape, mase, coverage, n
+    summary: pd.DataFrame  # one row per model: smape, mase, coverage, origins, n
+    best_model: str
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # forecast + backtest fits, per model
+    flags: dict[str, str] = field(default_factory=dict)  # flag of each model's forecast block
+    settings: dict = field(default_factory=dict)  # forecast.attrs["settings"]
+    fit_seconds: float = 0.0  # compute time of this series' tasks (sum over its forecast + origins)
+    error: str | None = None  # set when the series could not be processed at all
+
+
+@dataclass(frozen=True)
+class _Task:
+    key: Hashable
+    number: int  # 0 = final forecast, k >= 1 = backtest window k
+    size: int  # training points, for longest-first ordering
+    series: pd.Series
+    horizon: int
+    models: tuple[str, ...]
+    interval: float
+    origins: int
+    nonnegative: bool | None
+
+
+@dataclass
+class _Outcome:
+    key: Hashable
+    number: int
+    payload: object = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def forecast_categories(
+    series_by_key: Mapping[Hashable, pd.Series],
+    horizon: int,
+    interval: float = 0.95,
+    models: Iterable[str] = DEFAULT_MODELS,
+    max_workers: int | None = None,
+    *,
+    origins: int = 3,
+    nonnegative: bool | None = None,
+    start_method: str = "spawn",
+) -> dict[Hashable, CategoryForecast]:
+    """``forecast`` + ``backtest`` + summary + best model for every series, in parallel.
+
+    ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
+    (no pool). Results come back in the order of ``series_by_key`` and are identical to
+    calling ``forecast``/``backtest`` per series. A series that cannot be processed gets
+    ``error`` set and empty frames instead of failing the whole batch.
+    """
+    horizon = check_horizon(horizon)
+    interval = check_interval(interval)
+    names = normalize_models(models)
+    tasks, errors = _plan_tasks(series_by_key, horizon, names, interval, origins, nonnegative)
+    workers = min(max_workers or _usable_cores(), max(len(tasks), 1))
+
+    if workers <= 1:
+        outcomes = [_run_task(task) for task in tasks]
+    else:
+        outcomes = []
+        context = multiprocessing.get_context(start_method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker) as pool:
+            futures = [pool.submit(_run_task, task) for task in tasks]
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+    return {key: _assemble(key, outcomes, errors.get(key), origins) for key in series_by_key}
+
+
+def _plan_tasks(series_by_key, horizon, names, interval, origins, nonnegative):
+    tasks: list[_Task] = []
+    errors: dict[Hashable, str] = {}
+    for key, series in series_by_key.items():
+        try:
+            prepared = prepare_series(series, nonnegative=nonnegative)
+            windows = plan_windows(prepared, horizon, origins)
+        except (TypeError, ValueError) as exc:
+            errors[key] = f"{type(exc).__name__}: {exc}"
+            continue
+        common = dict(series=series, horizon=horizon, models=names, interval=interval, origins=origins, nonnegative=nonnegative)
+        tasks.append(_Task(key, 0, prepared.n, **common))
+        tasks.extend(_Task(key, w.number, w.train_points, **common) for w in windows)
+    tasks.sort(key=lambda task: task.size, reverse=True)
+    return tasks, errors
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)
+
+
+def _prepare_worker() -> None:
+    """Runs once per worker: pay the heavy imports now, quiet the loggers, one BLAS thread."""
+    import prophet  # noqa: F401
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: F401
+    from statsmodels.tsa.seasonal import STL  # noqa: F401
+    from statsmodels.tsa.statespace.sarimax import SARIMAX  # noqa: F401
+    from statsmodels.tsa.stattools import kpss  # noqa: F401
+
+    from .blas_threads import set_single_threaded_blas
+    from .quiet import silence_prophet_logging
+
+    silence_prophet_logging()
+    set_single_threaded_blas()
+
+
+def _run_task(task: _Task) -> _Outcome:
+    started = time.perf_counter()
+    outcome = _Outcome(task.key, task.number)
+    try:
+        if task.number == 0:
+            outcome.payload = forecast(
+                task.series, task.horizon, task.models, task.interval, nonnegative=task.nonnegative
+            )
+        else:
+            outcome.payload = backtest_window(
+                task.series,
+                task.horizon,
+                task.number,
+                task.models,
+                task.interval,
+                task.origins,
+                nonnegative=task.nonnegative,
+            )
+    except Exception as exc:  # one bad series must not sink the batch
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins: int) -> CategoryForecast:
+    mine = sorted((o for o in outcomes if o.key == key), key=lambda o: o.number)
+    errors = [planning_error] if planning_error else []
+    errors += [f"task {o.number}: {o.error}" for o in mine if o.error]
+    seconds = sum(o.seconds for o in mine)
+    final = next((o.payload for o in mine if o.number == 0 and o.error is None), None)
+    windows = [o.payload for o in mine if o.number > 0 and o.error is None]
+    if final is None:
+        empty = pd.DataFrame()
+        return CategoryForecast(key, empty, empty, empty, "ensemble", fit_seconds=seconds, error="; ".join(errors))
+
+    backtest_frame = assemble_backtest(windows, requested_origins=origins)
+    summary = summarize_backtest(backtest_frame)
+    return CategoryForecast(
+        key=key,
+        forecast=final,
+        backtest=backtest_frame,
+        summary=summary,
+        best_model=choose_best(summary),
+        warnings=_merge_warnings(final, backtest_frame),
+        flags={model: str(block["flag"].iloc[0]) for model, block in final.groupby("model", sort=False)},
+        settings=final.attrs.get("settings", {}),
+        fit_seconds=seconds,
+        error="; ".join(errors) or None,
+    )
+
+
+def _merge_warnings(final: pd.DataFrame, backtest_frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Forecast warnings, then backtest ones prefixed with their origin; capped per model."""
+    merged: dict[str, list[str]] = {model: list(messages) for model, messages in final.attrs.get("warnings", {}).items()}
+    for origin, by_model in backtest_frame.attrs.get("warnings", {}).items():
+        for model, messages in by_model.items():
+            merged.setdefault(model, []).extend(f"backtest origin {origin}: {m}" for m in messages)
+    for model, messages in merged.items():
+        if len(messages) > 2 * MAX_MESSAGES_PER_MODEL:
+            extra = len(messages) - 2 * MAX_MESSAGES_PER_MODEL
+            merged[model] = messages[: 2 * MAX_MESSAGES_PER_MODEL] + [f"... {extra} more"]
+    return merged
