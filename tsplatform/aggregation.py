@@ -46,3 +46,8 @@ def category_series(daily: pd.DataFrame, category: str) -> pd.Series:
     """One category's daily sales as a Series on a daily DatetimeIndex (what the models take)."""
     rows = daily[daily["category"] == category]
     return pd.Series(rows["sales"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(rows["date"], freq="D"), name=category)
+
+
+def changed_categories(current: dict[str, str], previous: dict[str, str]) -> list[str]:
+    """Categories that are new or whose series fingerprint differs from the previous one."""
+    return sorted(c for c, fingerprint in current.items() if previous.get(c) != fingerprint)

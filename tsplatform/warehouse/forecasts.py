@@ -107,3 +107,35 @@ def read_metrics(session: Session, category: str | None = None) -> pd.DataFrame:
     if category is None:
         return session.fetch_df("SELECT * FROM forecast_metrics ORDER BY category, model_type, origin")
     return session.fetch_df("SELECT * FROM forecast_metrics WHERE category = ? ORDER BY model_type, origin", (category,))
+
+
+def forecast_rows(forecast: pd.DataFrame, best_model: str, interval: float) -> pd.DataFrame:
+    """The library's forecast frame (model, ds, yhat, lower, upper, flag) as ``forecast_data`` rows."""
+    return pd.DataFrame(
+        {
+            "forecast_date": pd.to_datetime(forecast["ds"]).dt.normalize(),
+            "model_type": forecast["model"].astype(str),
+            "forecast_value": forecast["yhat"].astype("float64"),
+            "lower_bound": forecast["lower"].astype("float64"),
+            "upper_bound": forecast["upper"].astype("float64"),
+            "is_best": forecast["model"] == best_model,
+            "interval_level": float(interval),
+            "flag": forecast["flag"].fillna("").astype(str).replace("", None),
+        }
+    )
+
+
+def metric_rows(backtest: pd.DataFrame, best_model: str, horizon: int) -> pd.DataFrame:
+    """The library's backtest frame (model, origin, smape, mase, coverage, n) as ``forecast_metrics`` rows."""
+    return pd.DataFrame(
+        {
+            "model_type": backtest["model"].astype(str),
+            "origin": pd.to_datetime(backtest["origin"]).dt.normalize(),
+            "horizon": int(horizon),
+            "smape": backtest["smape"].astype("float64"),
+            "mase": backtest["mase"].astype("float64"),
+            "coverage": backtest["coverage"].astype("float64"),
+            "num_points": backtest["n"].astype("int64"),
+            "is_best": backtest["model"] == best_model,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Forecast path: daily sales per category -> per-category forecasts, backtests and charts."""
