@@ -1,7 +1,8 @@
-"""End to end as a user runs it: ``dagster dev`` (webserver + daemon) with the sensor on by default.
+"""End to end as a user runs it: ``dagster dev`` (webserver + daemon), automation on by default.
 
 A file dropped in landing must be picked up by the daemon's sensor and its run must succeed, as
-seen through the webserver's GraphQL API, with the rows in the DuckDB warehouse.
+seen through the webserver's GraphQL API, with the rows in the DuckDB warehouse; then, with nobody
+pressing a button, the daily aggregate, the forecasts and the report index must follow.
 """
 
 import os
@@ -23,6 +24,10 @@ from tsplatform.warehouse import open_warehouse
 from tsplatform_tests.conftest import csv_text, land
 
 PROJECT = Path(__file__).resolve().parent.parent
+REPORT_QUERY = """
+query { assetOrError(assetKey: {path: ["forecast_report"]}) {
+  ... on Asset { assetMaterializations(limit: 1) { runId } } } }
+"""
 RUNS_QUERY = """
 query { runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: "landing_sensor"}]}) {
   ... on Runs { results { runId status tags { key value } } } } }
@@ -44,7 +49,8 @@ def test_dagster_dev_picks_up_a_dropped_file_and_materialises_it(tmp_path):
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "TSPLATFORM_DATA_DIR": str(paths.root)}
     env.pop("TSPLATFORM_WAREHOUSE_URL", None)
-    land(paths, "e2e.csv", csv_text("2024-01-01,p1,A,1", "2024-01-02,p1,A,2"))
+    days = [f"2024-{month:02d}-{day:02d},p1,A,{10 + day % 7}" for month in (1, 2) for day in range(1, 29)]
+    land(paths, "e2e.csv", csv_text(*days))
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "--host", "127.0.0.1", "--port", str(port),
          "--workspace", str(PROJECT / "workspace.yaml")],
@@ -55,14 +61,30 @@ def test_dagster_dev_picks_up_a_dropped_file_and_materialises_it(tmp_path):
         assert statuses == ["SUCCESS"]
         with open_warehouse(f"duckdb:///{paths.default_warehouse}").transaction() as session:
             rows = invoice_table.read_invoices(session)
-        assert rows["sales"].tolist() == [1.0, 2.0]
+        assert len(rows) == 56
         assert list(paths.landing.iterdir()) == []
+        wait_for_report(port, deadline=time.monotonic() + 300)
+        index = paths.reports / "forecasts" / "index.html"
+        assert index.exists() and ">A<" in index.read_text()
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for_report(port: int, deadline: float) -> None:
+    """Automation: invoice_data -> daily_category_sales (eager) -> forecasts (refresh sensor) -> report (eager)."""
+    while time.monotonic() < deadline:
+        try:
+            response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": REPORT_QUERY}, timeout=10)
+            if response.json()["data"]["assetOrError"]["assetMaterializations"]:
+                return
+        except (requests.ConnectionError, KeyError, TypeError, ValueError):
+            pass
+        time.sleep(3)
+    raise AssertionError("forecast_report was not materialised by automation in time")
 
 
 def wait_for_runs(port: int, deadline: float) -> list[str]:

@@ -3,6 +3,7 @@
 import click
 
 from tsplatform.cli.db import db
+from tsplatform.cli.forecasts import forecast, forecasts
 from tsplatform.cli.invoices import ingest, invoices, upload, uploads
 from tsplatform.cli.samples import generate_sales
 from tsplatform.cli.stream import stream
@@ -13,5 +14,5 @@ def main() -> None:
     """tsplatform: sales uploads, forecasts and a live sensor stream on Dagster."""
 
 
-for command in (upload, ingest, uploads, invoices, generate_sales, stream, db):
+for command in (upload, ingest, uploads, invoices, generate_sales, forecast, forecasts, stream, db):
     main.add_command(command)

@@ -32,6 +32,7 @@ def emit(frame: pd.DataFrame, fmt: str) -> None:
         from rich.table import Table
         from rich.text import Text  # plain text: a category named [bold] stays literal
 
+        frame = frame.round(3)
         table = Table(show_lines=False)
         for column in frame.columns:
             table.add_column(str(column), overflow="fold")
