@@ -15,6 +15,7 @@ from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
+from tsplatform.ingest.landing import wait_until_settled
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse
 
@@ -30,7 +31,8 @@ class IngestReport:
 def ingest_landing_now(
     instance: dg.DagsterInstance, definitions: dg.Definitions, paths: DataPaths, warehouse: Warehouse, wait_seconds: float = 600
 ) -> IngestReport:
-    tick = look_at_landing(paths, warehouse, settle_seconds=0)
+    wait_until_settled(paths.ensure().landing)
+    tick = look_at_landing(paths, warehouse)
     if tick.waiting_batches:
         instance.add_dynamic_partitions(upload_batches.name, tick.waiting_batches)
     job = definitions.resolve_job_def("invoice_ingest_job")

@@ -49,6 +49,21 @@ def ready_files(landing: Path, settle_seconds: float = SETTLE_SECONDS, now: floa
     return [path for _, path in sorted(found)]
 
 
+def wait_until_settled(landing: Path, settle_seconds: float = SETTLE_SECONDS, max_wait: float = 10.0) -> None:
+    """Give files that just arrived (``tsplatform upload`` a moment ago) time to count as complete,
+    so an ingest right after an upload takes them; a file still growing stays fresh and is skipped."""
+    deadline = time.time() + max_wait
+    while time.time() < deadline:
+        newest = max(
+            (e.stat(follow_symlinks=False).st_mtime for e in os.scandir(landing) if is_candidate_name(e.name)),
+            default=0.0,
+        )
+        remaining = settle_seconds - (time.time() - newest)
+        if remaining <= 0:
+            return
+        time.sleep(min(remaining + 0.05, max(deadline - time.time(), 0)))
+
+
 def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
