@@ -91,9 +91,10 @@ def ingest(fmt):
     for registration in report.tick.registrations:
         if registration.status != "uploaded":
             click.echo(registration.describe(), err=True)
-    batches = [r.batch_num for r in report.tick.registrations] + [
-        b for b in report.tick.waiting_batches if b not in {r.batch_num for r in report.tick.registrations}
-    ]
+    for batch in report.resumed:
+        click.echo(f"resumed batch {batch}: its earlier run was interrupted", err=True)
+    seen = [r.batch_num for r in report.tick.registrations] + report.tick.waiting_batches + report.resumed
+    batches = list(dict.fromkeys(seen))  # in order, once each
     if not batches:
         click.echo("nothing waiting in landing")
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,13 @@ class BatchOutcome:
     message: str = ""
 
 
-def process_batch(warehouse: Warehouse, batch_num: str, run_id: str | None = None, reprocess: bool = False) -> BatchOutcome:
+def process_batch(
+    warehouse: Warehouse,
+    batch_num: str,
+    run_id: str | None = None,
+    reprocess: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> BatchOutcome:
     with warehouse.transaction() as session:
         upload = upload_table.get_upload(session, batch_num)
     if upload is None:
@@ -64,6 +71,7 @@ def process_batch(warehouse: Warehouse, batch_num: str, run_id: str | None = Non
         raise
 
     try:
+        log(f"writing {len(prepared.rows)} rows and {len(prepared.rejected)} rejected rows of {batch_num} in one transaction")
         counts = _apply(warehouse, batch_num, upload["file_hash"], prepared, reprocess)
     except _AlreadyCompletedError as done:
         return BatchOutcome(batch_num, "skipped", upload=upload, message=str(done))

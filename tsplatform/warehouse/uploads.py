@@ -62,6 +62,13 @@ def batches_waiting(session: Session) -> list[str]:
     return [r[0] for r in session.fetch_all("SELECT batch_num FROM upload_metadata WHERE status = 'uploaded' ORDER BY uploaded_at")]
 
 
+def batches_processing(session: Session) -> list[tuple[str, str | None]]:
+    """(batch, run id) of batches whose processing started and did not finish."""
+    return [tuple(r) for r in session.fetch_all(
+        "SELECT batch_num, run_id FROM upload_metadata WHERE status = 'processing' ORDER BY uploaded_at"
+    )]
+
+
 def mark_processing(session: Session, batch_num: str, run_id: str | None) -> None:
     session.execute(
         "UPDATE upload_metadata SET status = 'processing', run_id = ?, started_at = ?, error_log = NULL WHERE batch_num = ?",

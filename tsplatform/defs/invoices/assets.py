@@ -78,12 +78,16 @@ class InvoiceBatchConfig(dg.Config):
     ],
     partitions_def=upload_batches,
     pool=WAREHOUSE_WRITER_POOL,
+    # transient errors (a dropped database connection) are retried; a bad file raises Failure without retries
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL),
 )
 def ingest_invoice_batch(context: dg.AssetExecutionContext, config: InvoiceBatchConfig, warehouse: WarehouseResource):
     """Validate, impute and upsert one uploaded file (the partition is its batch id)."""
     batch_num = context.partition_key
     try:
-        outcome = process_batch(warehouse.open(), batch_num, context.run_id, reprocess=config.reprocess_completed)
+        outcome = process_batch(
+            warehouse.open(), batch_num, context.run_id, reprocess=config.reprocess_completed, log=context.log.info
+        )
     except BatchFailedError as failure:
         context.log.error(f"batch {batch_num} failed: {failure}")
         raise dg.Failure(description=f"batch {batch_num} failed: {failure}", allow_retries=False) from failure
