@@ -56,7 +56,8 @@ def process_batch(
         raise BatchFailedError(upload.get("error_log") or "the upload was refused at registration")
 
     with warehouse.transaction() as session:
-        upload_table.mark_processing(session, batch_num, run_id)
+        if upload_table.claim_for_processing(session, batch_num, run_id, reprocess) == "completed":
+            return BatchOutcome(batch_num, "skipped", upload=upload, message=f"{batch_num} was completed by another run")
 
     stored = Path(upload["stored_filename"])
     try:
@@ -72,7 +73,7 @@ def process_batch(
 
     try:
         log(f"writing {len(prepared.rows)} rows and {len(prepared.rejected)} rejected rows of {batch_num} in one transaction")
-        counts = _apply(warehouse, batch_num, upload["file_hash"], prepared, reprocess)
+        counts = _apply(warehouse, batch_num, upload["file_hash"], prepared, reprocess, run_id)
     except _AlreadyCompletedError as done:
         return BatchOutcome(batch_num, "skipped", upload=upload, message=str(done))
     except Exception as problem:
@@ -87,11 +88,12 @@ class _AlreadyCompletedError(Exception):
     pass
 
 
-def _apply(warehouse: Warehouse, batch_num: str, file_hash: str, prepared: PreparedBatch, reprocess: bool) -> dict[str, int]:
+def _apply(
+    warehouse: Warehouse, batch_num: str, file_hash: str, prepared: PreparedBatch, reprocess: bool, run_id: str | None
+) -> dict[str, int]:
     with warehouse.transaction() as session:
-        current = upload_table.get_upload(session, batch_num)
-        if current and current["status"] == "completed" and not reprocess:
-            raise _AlreadyCompletedError(f"{batch_num} was completed by run {current.get('run_id')} meanwhile")
+        if upload_table.claim_for_processing(session, batch_num, run_id, reprocess) == "completed":
+            raise _AlreadyCompletedError(f"{batch_num} was completed by another run meanwhile")
         upserted = invoice_table.upsert_invoices(session, prepared.rows, batch_num, file_hash)
         invoice_table.insert_rejected_rows(session, prepared.rejected, batch_num)
         counts = {**prepared.counts(), **upserted.as_metadata_counts()}

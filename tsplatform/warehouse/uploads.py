@@ -69,11 +69,18 @@ def batches_processing(session: Session) -> list[tuple[str, str | None]]:
     )]
 
 
-def mark_processing(session: Session, batch_num: str, run_id: str | None) -> None:
+def claim_for_processing(session: Session, batch_num: str, run_id: str | None, reprocess: bool = False) -> str:
+    """Mark the batch 'processing' unless it is already completed (a run that lost a race must not
+    regress it); returns the status afterwards. The UPDATE takes the row lock first, so on
+    PostgreSQL a concurrent claimer waits and then sees the winner's outcome."""
+    guard = "" if reprocess else " AND status <> 'completed'"
     session.execute(
-        "UPDATE upload_metadata SET status = 'processing', run_id = ?, started_at = ?, error_log = NULL WHERE batch_num = ?",
+        "UPDATE upload_metadata SET status = 'processing', run_id = ?, started_at = ?, error_log = NULL "
+        f"WHERE batch_num = ?{guard}",
         (run_id, utc_now(), batch_num),
     )
+    row = session.fetch_one("SELECT status FROM upload_metadata WHERE batch_num = ?", (batch_num,))
+    return row[0] if row else "missing"
 
 
 def mark_completed(session: Session, batch_num: str, counts: dict[str, int], extra_columns: str | None, notes: str | None) -> None:
@@ -86,11 +93,13 @@ def mark_completed(session: Session, batch_num: str, counts: dict[str, int], ext
 
 
 def mark_failed(session: Session, batch_num: str, error_log: str, counts: dict[str, int] | None = None) -> None:
-    """A failed batch keeps zero data rows: the counts say what was seen, not what was written."""
+    """A failed batch keeps zero data rows: the counts say what was seen, not what was written.
+    A batch another run completed stays completed."""
     counts = counts or {}
     assignments = "".join(f", {name} = ?" for name in counts)
     session.execute(
-        f"UPDATE upload_metadata SET status = 'failed', error_log = ?, finished_at = ?{assignments} WHERE batch_num = ?",
+        f"UPDATE upload_metadata SET status = 'failed', error_log = ?, finished_at = ?{assignments} "
+        "WHERE batch_num = ? AND status <> 'completed'",
         (error_log, utc_now(), *counts.values(), batch_num),
     )
 
