@@ -6,7 +6,7 @@ package stays cheap for Dagster sensors that only read cursors.
 """
 
 from tsplatform.stream.anomalies import detect_anomalies
-from tsplatform.stream.charts import chart_file_name, render_sensor_chart
+from tsplatform.stream.charts import chart_file_name, render_chart_index, render_sensor_chart
 from tsplatform.stream.control import Command, CommandInbox, send_command
 from tsplatform.stream.cursor import Cursor
 from tsplatform.stream.fourier import fourier_forecast
@@ -16,7 +16,7 @@ from tsplatform.stream.lock import WriterBusyError, active_writer
 from tsplatform.stream.periods import detect_period
 from tsplatform.stream.runner import RunSummary, run_backfill, run_live
 from tsplatform.stream.segments import SegmentWriter, list_segments
-from tsplatform.stream.series import collapse_duplicates, sampling_interval, sensor_series
+from tsplatform.stream.series import collapse_duplicates, downsample, sampling_interval, sensor_series
 from tsplatform.stream.smoothing import smooth
 from tsplatform.stream.source import JsonlSegmentSource, MissingSegmentError, ReadingSource, ReadResult
 from tsplatform.stream.stats import sensor_stats
@@ -41,8 +41,10 @@ __all__ = [
     "default_profiles",
     "detect_anomalies",
     "detect_period",
+    "downsample",
     "fourier_forecast",
     "list_segments",
+    "render_chart_index",
     "render_sensor_chart",
     "run_backfill",
     "run_live",

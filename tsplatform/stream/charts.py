@@ -30,19 +30,25 @@ def render_sensor_chart(
     anomalies: pd.DataFrame | None,
     forecast: pd.DataFrame | None,
     path: Path | str,
+    *,
+    max_points: int | None = None,
 ) -> Path:
     """Write the page to ``path`` and return it.
 
     readings: a Series on a DatetimeIndex or a frame with ts/value; smoothed: a Series like it;
     anomalies: ``detect_anomalies`` output (rows with is_anomaly are marked); forecast:
     ``fourier_forecast`` output (ds, yhat, lower, upper). Any of the last three may be None.
+    max_points: draw at most this many raw readings and smoothed points (evenly thinned, so a day
+    of a fast stream stays a page a browser can open); anomalies and the forecast are never thinned.
     """
     import plotly.graph_objects as go
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     name = html.escape(sensor_id)
-    raw = as_series(readings).sort_index()
+    raw = _thin(as_series(readings).sort_index(), max_points)
+    if smoothed is not None:
+        smoothed = _thin(smoothed, max_points)
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=raw.index, y=raw.to_numpy(), mode="markers", name="readings",
                                 marker={"size": 3, "color": "#7f8c8d"}, opacity=0.6))
@@ -81,3 +87,36 @@ def _add_forecast(figure, forecast: pd.DataFrame, go) -> None:
     label = f"forecast (period {period})" if period is not None else "forecast"
     figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines", name=html.escape(label),
                                 line={"color": "#2980b9", "dash": "dash"}))
+
+
+def _thin(series: pd.Series, max_points: int | None) -> pd.Series:
+    """Every k-th point so that at most ``max_points`` remain (the last point always kept)."""
+    if max_points is None or len(series) <= max_points:
+        return series
+    if max_points < 2:
+        raise ValueError("max_points must be at least 2")
+    step = -(-len(series) // max_points)
+    picked = list(range(0, len(series) - 1, step)) + [len(series) - 1]
+    return series.iloc[picked]
+
+
+def render_chart_index(charts: dict[str, Path | str], path: Path | str, title: str = "Sensor charts") -> Path:
+    """A plain HTML page linking each sensor's chart (``{sensor_id: chart path}``), links relative
+    to the index's folder when the chart is inside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items = []
+    for sensor_id, chart in sorted(charts.items()):
+        chart = Path(chart)
+        try:
+            target = chart.resolve().relative_to(path.parent.resolve()).as_posix()
+        except ValueError:
+            target = chart.resolve().as_uri()
+        items.append(f'<li><a href="{html.escape(target, quote=True)}">{html.escape(sensor_id)}</a></li>')
+    body = "\n".join(items) or "<li>no sensors yet</li>"
+    page = (
+        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>\n"
+        f"<body><h1>{html.escape(title)}</h1>\n<ul>\n{body}\n</ul></body></html>\n"
+    )
+    path.write_text(page, encoding="utf-8")
+    return path

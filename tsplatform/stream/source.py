@@ -21,6 +21,7 @@ from tsplatform.stream.segments import complete_length, list_segments, segment_s
 
 RECORD_COLUMNS = ["sensor_id", "ts", "value"]
 REJECT_COLUMNS = ["segment", "offset", "reason", "line"]
+POSITION_COLUMNS = ["segment", "offset"]
 ISSUE_COLUMNS = ["segment", "offset", "sensor_id", "ts", "issue"]
 DUPLICATE = "duplicate timestamp"
 OUT_OF_ORDER = "out of order"
@@ -42,6 +43,8 @@ class ReadResult:
         as an earlier record of this read) or ``"out of order"`` (older than a previous record of
         the same sensor in this read).
     start, end: the range actually read; ``end`` is where the next read should start.
+    positions: segment, offset — where each record's line starts, row for row with ``records``
+        (the identity of a reading in the stream: re-reading a range gives the same positions).
     """
 
     records: pd.DataFrame
@@ -49,6 +52,7 @@ class ReadResult:
     issues: pd.DataFrame
     start: Cursor
     end: Cursor
+    positions: pd.DataFrame | None = None
 
     @property
     def duplicates(self) -> int:
@@ -250,7 +254,8 @@ class _Collector:
         segments = np.repeat(np.array([segment for segment, _ in parts], dtype=object), [len(parsed) for _, parsed in parts])
         offsets = np.concatenate([parsed.starts for _, parsed in parts]) if parts else np.array([], np.int64)
         rejects = pd.DataFrame(self.rejects, columns=REJECT_COLUMNS).astype({"offset": "int64"})
-        return ReadResult(records, rejects, _issues(records, segments, offsets), start, end)
+        positions = pd.DataFrame({"segment": pd.Series(segments, dtype=object), "offset": offsets.astype("int64")})
+        return ReadResult(records, rejects, _issues(records, segments, offsets), start, end, positions)
 
 
 def _issues(records: pd.DataFrame, segments: np.ndarray, offsets: np.ndarray) -> pd.DataFrame:

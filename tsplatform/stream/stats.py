@@ -27,7 +27,7 @@ def sensor_stats(records: pd.DataFrame, gap_factor: float = 3.0) -> pd.DataFrame
 
 
 def _one_sensor(group: pd.DataFrame, gap_factor: float) -> dict:
-    stamps = pd.DatetimeIndex(group["ts"]).sort_values()
+    stamps = pd.DatetimeIndex(group["ts"]).as_unit("ns").sort_values()  # asi8 below is in ns whatever the input unit
     values = group["value"].astype(float)
     span = (stamps[-1] - stamps[0]).total_seconds()
     distinct = np.unique(stamps.asi8)

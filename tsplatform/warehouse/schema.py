@@ -138,6 +138,132 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "sensor stream: sensor_readings, rejected_readings, sensor_stream_ranges, sensor_stats, "
+        "sensor_smoothed, sensor_anomalies, sensor_forecast",
+        (
+            # One row per reading; (segment, line_offset) is where its line is in the stream, so a
+            # re-delivered line is recognised as the same reading.
+            """
+            CREATE TABLE IF NOT EXISTS sensor_readings (
+                sensor_id VARCHAR NOT NULL,
+                ts TIMESTAMP NOT NULL,
+                value DOUBLE PRECISION NOT NULL,
+                segment VARCHAR NOT NULL,
+                line_offset BIGINT NOT NULL,
+                run_id VARCHAR,
+                stored_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (sensor_id, ts)
+            )
+            """,
+            # Stream lines that did not become a reading: malformed, torn, or a second reading
+            # for a (sensor_id, ts) that is already stored.
+            """
+            CREATE TABLE IF NOT EXISTS rejected_readings (
+                segment VARCHAR NOT NULL,
+                line_offset BIGINT NOT NULL,
+                reason VARCHAR NOT NULL,
+                line VARCHAR,
+                sensor_id VARCHAR,
+                ts TIMESTAMP,
+                value DOUBLE PRECISION,
+                range_start VARCHAR NOT NULL,
+                range_end VARCHAR NOT NULL,
+                run_id VARCHAR,
+                rejected_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (segment, line_offset)
+            )
+            """,
+            # The ledger: every cursor range whose readings are stored, written in the same
+            # transaction as the readings.
+            """
+            CREATE TABLE IF NOT EXISTS sensor_stream_ranges (
+                range_start VARCHAR NOT NULL,
+                range_end VARCHAR NOT NULL,
+                start_sequence BIGINT NOT NULL,
+                start_offset BIGINT NOT NULL,
+                end_sequence BIGINT NOT NULL,
+                end_offset BIGINT NOT NULL,
+                num_records BIGINT NOT NULL,
+                num_inserted BIGINT NOT NULL,
+                num_already_stored BIGINT NOT NULL,
+                num_duplicates BIGINT NOT NULL,
+                num_rejected BIGINT NOT NULL,
+                min_ts TIMESTAMP,
+                max_ts TIMESTAMP,
+                run_id VARCHAR,
+                stored_at TIMESTAMP NOT NULL,
+                anomalies_scanned_at TIMESTAMP,
+                PRIMARY KEY (range_start, range_end)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS sensor_stats (
+                sensor_id VARCHAR NOT NULL PRIMARY KEY,
+                total_count BIGINT NOT NULL,
+                window_count BIGINT NOT NULL,
+                window_start TIMESTAMP,
+                first_seen TIMESTAMP,
+                last_seen TIMESTAMP,
+                rate_per_second DOUBLE PRECISION,
+                min_value DOUBLE PRECISION,
+                mean_value DOUBLE PRECISION,
+                max_value DOUBLE PRECISION,
+                median_interval_seconds DOUBLE PRECISION,
+                gaps BIGINT NOT NULL,
+                largest_gap_seconds DOUBLE PRECISION,
+                updated_at TIMESTAMP NOT NULL,
+                run_id VARCHAR
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS sensor_smoothed (
+                sensor_id VARCHAR NOT NULL,
+                ts TIMESTAMP NOT NULL,
+                value DOUBLE PRECISION NOT NULL,
+                smoothed DOUBLE PRECISION NOT NULL,
+                smoothing_window VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (sensor_id, ts)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS sensor_anomalies (
+                sensor_id VARCHAR NOT NULL,
+                ts TIMESTAMP NOT NULL,
+                value DOUBLE PRECISION NOT NULL,
+                score DOUBLE PRECISION NOT NULL,
+                threshold DOUBLE PRECISION NOT NULL,
+                detection_window VARCHAR NOT NULL,
+                detected_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (sensor_id, ts)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS sensor_forecast (
+                sensor_id VARCHAR NOT NULL,
+                ds TIMESTAMP NOT NULL,
+                yhat DOUBLE PRECISION NOT NULL,
+                lower_bound DOUBLE PRECISION NOT NULL,
+                upper_bound DOUBLE PRECISION NOT NULL,
+                interval_level DOUBLE PRECISION NOT NULL,
+                period_seconds DOUBLE PRECISION NOT NULL,
+                period_source VARCHAR NOT NULL,
+                harmonics INTEGER NOT NULL,
+                sampling_seconds DOUBLE PRECISION NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (sensor_id, ds)
+            )
+            """,
+        ),
+    ),
+)
+
 SCHEMA_MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,

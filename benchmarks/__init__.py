@@ -1,0 +1,1 @@
+"""On-demand performance figures (not tests): ``python -m benchmarks.<name>``."""

@@ -1,0 +1,342 @@
+"""What the analysis assets do, without Dagster: read the stored readings, call the stream
+library (``tsplatform.stream``), write the result tables. Each function is one transaction.
+
+Windows are measured back from the newest stored reading (data time, not wall-clock time), so a
+backfill of last year's history is analysed just like a live stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import tsplatform.stream as stream_lib
+from tsplatform.warehouse import Warehouse
+from tsplatform.warehouse import sensors as sensor_tables
+
+DEFAULT_ANOMALY_WINDOW_READINGS = 21  # the library's default window, in sampling intervals
+STATS_COLUMNS = [
+    "sensor_id", "total_count", "window_count", "window_start", "first_seen", "last_seen", "rate_per_second",
+    "min_value", "mean_value", "max_value", "median_interval_seconds", "gaps", "largest_gap_seconds",
+]
+CHART_FOLDER = "sensor_stream"  # under data/reports
+
+
+def time_span(text: str, what: str) -> pd.Timedelta:
+    """A positive duration from config text ("30min", "1D"); ValueError naming the setting."""
+    try:
+        span = pd.Timedelta(str(text).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {text!r} is not a duration (try 30min, 6h, 1D)") from None
+    if pd.isna(span) or span <= pd.Timedelta(0):
+        raise ValueError(f"{what} must be a positive duration, got {text!r}")
+    return span
+
+
+def anomaly_window(text: str) -> str | int | None:
+    """Config text for the detection window: "" = the library default (21 sampling intervals),
+    digits = a count of readings, else a duration."""
+    text = str(text).strip()
+    if not text:
+        return None
+    if text.isdigit():
+        if int(text) < 1:
+            raise ValueError("the anomaly window must hold at least one reading")
+        return int(text)
+    time_span(text, "anomaly window")
+    return text
+
+
+def _seconds(span) -> float:
+    return float("nan") if pd.isna(span) else pd.Timedelta(span).total_seconds()
+
+
+# --- stats -------------------------------------------------------------------------------------
+
+
+def refresh_stats(warehouse: Warehouse, lookback: pd.Timedelta, gap_factor: float, run_id: str | None) -> pd.DataFrame:
+    """Per sensor: totals over everything stored, and count, rate, min/mean/max, sampling interval
+    and gaps over the last ``lookback`` of data. Replaces ``sensor_stats``; returns its rows."""
+    with warehouse.transaction() as session:
+        latest = sensor_tables.latest_reading_time(session)
+        if latest is None:
+            sensor_tables.replace_stats(session, pd.DataFrame(columns=STATS_COLUMNS), run_id)
+            return pd.DataFrame(columns=STATS_COLUMNS)
+        window_start = pd.Timestamp(latest) - lookback
+        records = sensor_tables.read_readings(session, start=window_start)
+        totals = sensor_tables.reading_totals(session).set_index("sensor_id")
+        recent = stream_lib.sensor_stats(records, gap_factor=gap_factor) if len(records) else None
+        rows = []
+        for sensor, total in totals.iterrows():
+            row = {
+                "sensor_id": sensor,
+                "total_count": int(total["total_count"]),
+                "window_count": 0,
+                "window_start": window_start,
+                "first_seen": total["first_ts"],
+                "last_seen": total["last_ts"],
+                "rate_per_second": np.nan, "min_value": np.nan, "mean_value": np.nan, "max_value": np.nan,
+                "median_interval_seconds": np.nan, "gaps": 0, "largest_gap_seconds": np.nan,
+            }
+            if recent is not None and sensor in recent.index:
+                one = recent.loc[sensor]
+                row.update(
+                    window_count=int(one["count"]),
+                    rate_per_second=float(one["rate_per_second"]),
+                    min_value=float(one["min"]),
+                    mean_value=float(one["mean"]),
+                    max_value=float(one["max"]),
+                    median_interval_seconds=_seconds(one["median_interval"]),
+                    gaps=int(one["gaps"]),
+                    largest_gap_seconds=_seconds(one["largest_gap"]),
+                )
+            rows.append(row)
+        table = pd.DataFrame(rows, columns=STATS_COLUMNS)
+        sensor_tables.replace_stats(session, table, run_id)
+    return table
+
+
+# --- smoothing ---------------------------------------------------------------------------------
+
+
+def refresh_smoothed(warehouse: Warehouse, window: str, lookback: pd.Timedelta, run_id: str | None) -> pd.DataFrame:
+    """The moving average of each sensor over the last ``lookback`` of data; replaces ``sensor_smoothed``."""
+    time_span(window, "smoothing window")
+    with warehouse.transaction() as session:
+        latest = sensor_tables.latest_reading_time(session)
+        records = (
+            sensor_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
+            if latest is not None else pd.DataFrame(columns=["sensor_id", "ts", "value"])
+        )
+        parts = []
+        for sensor in sorted(records["sensor_id"].unique()):
+            series = stream_lib.sensor_series(records, sensor)
+            smoothed = stream_lib.smooth(series, window)
+            parts.append(pd.DataFrame({
+                "sensor_id": sensor, "ts": series.index, "value": series.to_numpy(),
+                "smoothed": smoothed.to_numpy(), "smoothing_window": window,
+            }))
+        table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["sensor_id", "ts", "value", "smoothed", "smoothing_window"]
+        )
+        sensor_tables.replace_smoothed(session, table, run_id)
+    return table
+
+
+# --- anomalies ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AnomalyScan:
+    new: pd.DataFrame  # anomalies recorded by this scan (sensor_id, ts, value, score, ...)
+    flagged: int  # anomalies found in the scanned span (new or already recorded)
+    ranges_scanned: int
+    readings_scanned: int
+    span: tuple[pd.Timestamp, pd.Timestamp] | None
+    skipped: dict[str, str] = field(default_factory=dict)  # sensor -> why it was not scored
+
+
+def scan_new_ranges(
+    warehouse: Warehouse, threshold: float, window: str, min_periods: int, run_id: str | None
+) -> AnomalyScan:
+    """Score the readings of every stored range not scanned yet (with enough readings around them
+    for the rolling window), record the anomalies not seen before, mark the ranges scanned — all in
+    one transaction, so a failed scan leaves its ranges to the next one."""
+    detection_window = anomaly_window(window)
+    with warehouse.transaction() as session:
+        ranges = sensor_tables.unscanned_ranges(session)
+        stamps = pd.concat([ranges["min_ts"], ranges["max_ts"]]).dropna()
+        if stamps.empty:
+            sensor_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
+            return AnomalyScan(_no_anomalies(), 0, len(ranges), 0, None)
+        low, high = pd.Timestamp(stamps.min()), pd.Timestamp(stamps.max())
+        core = sensor_tables.read_readings(session, low, high)
+        margin = _context_margin(core, detection_window)
+        padded = sensor_tables.read_readings(session, low - margin, high + margin)
+        flagged, skipped = [], {}
+        for sensor in sorted(core["sensor_id"].unique()):
+            series = stream_lib.sensor_series(padded, sensor)
+            try:
+                scored = stream_lib.detect_anomalies(series, detection_window, threshold, min_periods=min_periods)
+            except ValueError as problem:
+                skipped[sensor] = str(problem)
+                continue
+            inside = scored[scored["is_anomaly"] & (scored.index >= _utc(low)) & (scored.index <= _utc(high))]
+            flagged.append(pd.DataFrame({
+                "sensor_id": sensor, "ts": inside.index, "value": inside["value"].to_numpy(),
+                "score": inside["score"].to_numpy(), "threshold": float(threshold),
+                "detection_window": _window_label(detection_window),
+            }))
+        found = pd.concat(flagged, ignore_index=True) if flagged else _no_anomalies()
+        new = sensor_tables.insert_new_anomalies(session, found, run_id)
+        sensor_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
+    return AnomalyScan(new, len(found), len(ranges), len(core), (_utc(low), _utc(high)), skipped)
+
+
+def _window_label(window) -> str:
+    if window is None:
+        return f"{DEFAULT_ANOMALY_WINDOW_READINGS} sampling intervals"
+    return f"{window} readings" if isinstance(window, int) else str(window)
+
+
+def _context_margin(core: pd.DataFrame, window) -> pd.Timedelta:
+    """How far around the new readings to read: twice the widest rolling window (the window is
+    centred, and its median and MAD each reach half a window out)."""
+    if isinstance(window, str):
+        return 2 * pd.Timedelta(window)
+    readings = window if isinstance(window, int) else DEFAULT_ANOMALY_WINDOW_READINGS
+    widest = pd.Timedelta(0)
+    for _, group in core.groupby("sensor_id"):
+        try:
+            widest = max(widest, stream_lib.sampling_interval(pd.DatetimeIndex(group["ts"])) * readings)
+        except ValueError:  # a single reading: it has no interval
+            continue
+    return 2 * widest if widest > pd.Timedelta(0) else pd.Timedelta("1D")
+
+
+def _no_anomalies() -> pd.DataFrame:
+    return pd.DataFrame(columns=["sensor_id", "ts", "value", "score", "threshold", "detection_window"])
+
+
+def _utc(moment) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
+# --- forecast ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ForecastRefresh:
+    table: pd.DataFrame
+    models: dict[str, dict]  # sensor -> period, period_source, harmonics, sampling interval, points
+    problems: dict[str, str]  # sensor -> why it has no forecast
+
+
+def refresh_forecasts(
+    warehouse: Warehouse,
+    *,
+    period: str,
+    harmonics: int,
+    horizon: str,
+    lookback: pd.Timedelta,
+    resample: str,
+    interval: float,
+    run_id: str | None,
+) -> ForecastRefresh:
+    """Fit ``fourier_forecast`` per sensor on the last ``lookback`` of data (averaged onto a
+    ``resample`` grid when the sensor is sampled more finely) and replace ``sensor_forecast``."""
+    chosen_period = None if str(period).strip().lower() in ("", "auto") else str(time_span(period, "period"))
+    time_span(horizon, "horizon")
+    every = time_span(resample, "resample") if str(resample).strip() else None
+    with warehouse.transaction() as session:
+        latest = sensor_tables.latest_reading_time(session)
+        records = (
+            sensor_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
+            if latest is not None else pd.DataFrame(columns=["sensor_id", "ts", "value"])
+        )
+        parts, models, problems = [], {}, {}
+        for sensor in sorted(records["sensor_id"].unique()):
+            series = stream_lib.downsample(stream_lib.sensor_series(records, sensor), every)
+            try:
+                forecast = stream_lib.fourier_forecast(
+                    series, horizon, period=chosen_period, harmonics=harmonics, interval=interval
+                )
+            except ValueError as problem:
+                problems[sensor] = str(problem)
+                continue
+            attrs = forecast.attrs
+            models[sensor] = {
+                "period": str(attrs["period"]), "period_source": attrs["period_source"],
+                "harmonics": int(attrs["harmonics"]), "sampling_interval": str(attrs["sampling_interval"]),
+                "points_fitted": int(len(series)), "horizon_points": int(len(forecast)),
+            }
+            parts.append(pd.DataFrame({
+                "sensor_id": sensor, "ds": forecast["ds"], "yhat": forecast["yhat"],
+                "lower_bound": forecast["lower"], "upper_bound": forecast["upper"],
+                "interval_level": float(attrs["interval"]), "period_seconds": _seconds(attrs["period"]),
+                "period_source": attrs["period_source"], "harmonics": int(attrs["harmonics"]),
+                "sampling_seconds": _seconds(attrs["sampling_interval"]),
+            }))
+        table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[
+            "sensor_id", "ds", "yhat", "lower_bound", "upper_bound", "interval_level", "period_seconds",
+            "period_source", "harmonics", "sampling_seconds",
+        ])
+        sensor_tables.replace_forecast(session, table, run_id)
+    return ForecastRefresh(table, models, problems)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartSet:
+    folder: Path
+    index: Path
+    charts: dict[str, Path]
+
+
+def render_charts(warehouse: Warehouse, reports: Path, lookback: pd.Timedelta, max_points: int) -> ChartSet:
+    """One page per sensor with readings in the last ``lookback``: raw readings, the stored
+    smoothed line, recorded anomalies and the stored forecast with its band; plus an index page."""
+    folder = reports / CHART_FOLDER
+    with warehouse.transaction() as session:
+        latest = sensor_tables.latest_reading_time(session)
+        if latest is None:
+            records = pd.DataFrame(columns=["sensor_id", "ts", "value"])
+            smoothed = anomalies = forecasts = None
+        else:
+            start = pd.Timestamp(latest) - lookback
+            records = sensor_tables.read_readings(session, start=start)
+            smoothed = sensor_tables.read_smoothed(session, start=start)
+            anomalies = sensor_tables.read_anomalies(session, start=start)
+            forecasts = sensor_tables.read_forecast(session)
+    charts: dict[str, Path] = {}
+    for sensor in sorted(records["sensor_id"].unique()):
+        series = stream_lib.sensor_series(records, sensor)
+        charts[sensor] = stream_lib.render_sensor_chart(
+            sensor,
+            series,
+            _smoothed_series(smoothed, sensor),
+            _anomaly_frame(anomalies, sensor),
+            _forecast_frame(forecasts, sensor),
+            folder / stream_lib.chart_file_name(sensor),
+            max_points=max_points,
+        )
+    index = stream_lib.render_chart_index(charts, folder / "index.html", title="Sensor stream charts")
+    return ChartSet(folder, index, charts)
+
+
+def _smoothed_series(smoothed: pd.DataFrame | None, sensor: str) -> pd.Series | None:
+    if smoothed is None:
+        return None
+    rows = smoothed[smoothed["sensor_id"] == sensor]
+    return pd.Series(rows["smoothed"].to_numpy(dtype=float), index=pd.DatetimeIndex(rows["ts"]), name=sensor)
+
+
+def _anomaly_frame(anomalies: pd.DataFrame | None, sensor: str) -> pd.DataFrame | None:
+    if anomalies is None:
+        return None
+    rows = anomalies[anomalies["sensor_id"] == sensor]
+    return pd.DataFrame(
+        {"value": rows["value"].to_numpy(dtype=float), "score": rows["score"].to_numpy(dtype=float), "is_anomaly": True},
+        index=pd.DatetimeIndex(rows["ts"]),
+    )
+
+
+def _forecast_frame(forecasts: pd.DataFrame | None, sensor: str) -> pd.DataFrame | None:
+    if forecasts is None:
+        return None
+    rows = forecasts[forecasts["sensor_id"] == sensor]
+    frame = pd.DataFrame({
+        "ds": pd.DatetimeIndex(rows["ds"]), "yhat": rows["yhat"].to_numpy(dtype=float),
+        "lower": rows["lower_bound"].to_numpy(dtype=float), "upper": rows["upper_bound"].to_numpy(dtype=float),
+    })
+    if len(rows):
+        frame.attrs.update(
+            interval=float(rows["interval_level"].iloc[0]), period=pd.Timedelta(seconds=float(rows["period_seconds"].iloc[0]))
+        )
+    return frame

@@ -1,0 +1,32 @@
+"""Jobs of the sensor-stream path.
+
+Both run their steps in the run's own process: the steps take the warehouse_writer pool one at a
+time anyway, and a subprocess per step (the default executor) costs a few seconds of imports each,
+which is most of the live lag.
+"""
+
+import dagster as dg
+
+from tsplatform.defs.stream.assets import (
+    SENSOR_ANOMALIES,
+    SENSOR_CHARTS,
+    SENSOR_FORECAST,
+    SENSOR_SMOOTHED,
+    SENSOR_STATS,
+    ingest_sensor_readings,
+)
+
+sensor_stream_ingest_job = dg.define_asset_job(
+    "sensor_stream_ingest_job",
+    selection=dg.AssetSelection.assets(ingest_sensor_readings) | dg.AssetSelection.assets(SENSOR_STATS, SENSOR_ANOMALIES),
+    description="Store one cursor range of the stream (config: start/end cursors), then refresh the live stats "
+    "and scan the new readings for anomalies.",
+    executor_def=dg.in_process_executor,
+)
+
+sensor_stream_refresh_job = dg.define_asset_job(
+    "sensor_stream_refresh_job",
+    selection=dg.AssetSelection.assets(SENSOR_SMOOTHED, SENSOR_FORECAST, SENSOR_CHARTS),
+    description="Recompute the smoothed series and the Fourier forecasts from the stored readings and redraw the charts.",
+    executor_def=dg.in_process_executor,
+)

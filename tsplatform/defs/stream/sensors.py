@@ -1,0 +1,194 @@
+"""``sensor_stream_sensor``: new stream readings become runs, each for exactly one cursor range.
+
+Each tick (every ``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS``, default 30 s):
+
+1. Follow up the ranges asked for earlier (``pending`` in the cursor, see ``planning``): a range
+   whose ingest step succeeded in its run — or in a re-execution of it — is done; one whose run is
+   queued or running is waited for; one whose run never appeared (the daemon died between the tick
+   and the launch) is asked for again under the same run key (Dagster launches a key only once);
+   one whose run failed is asked for again under ``<key>#retry<n>`` unless the warehouse ledger
+   (``sensor_stream_ranges``, written in the same transaction as the readings) shows it stored.
+2. Ask for the new readings: ``[next, latest flushed line)`` as one range (split at segment starts
+   past 256 MiB), unless 4 ranges are still unconfirmed (then the backlog waits, in the stream,
+   and is asked for as one range later).
+
+The tick reads two directory listings and the Dagster run storage; it opens the warehouse only
+when a run has failed. Exactly-once: every range is asked for until a run stored it
+(at-least-once), and storing is idempotent on (sensor_id, ts) with the line's position telling a
+re-delivery from a genuine duplicate — so nothing is lost and nothing is stored twice.
+"""
+
+import os
+
+import dagster as dg
+from dagster._core.execution.stats import StepEventStatus
+from dagster._core.storage.tags import ROOT_RUN_ID_TAG, RUN_KEY_TAG, WILL_RETRY_TAG
+
+from tsplatform.defs.resources import DataFolderResource, WarehouseResource
+from tsplatform.defs.stream.assets import INGEST_STEP
+from tsplatform.defs.stream.jobs import sensor_stream_ingest_job
+from tsplatform.defs.stream.planning import (
+    MAX_ATTEMPTS,
+    MAX_PENDING_RANGES,
+    PendingRange,
+    SensorState,
+    plan_ranges,
+)
+from tsplatform.stream import JsonlSegmentSource, ReadingSource
+from tsplatform.warehouse import sensors as sensor_tables
+
+STREAM_SENSOR_NAME = "sensor_stream_sensor"
+DEFAULT_INTERVAL_SECONDS = 30
+INTERVAL_VARIABLE = "TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS"
+STREAM_RANGE_TAG = "tsplatform/stream_range"
+STREAM_ATTEMPT_TAG = "tsplatform/stream_attempt"
+
+STORED, RUNNING, NOT_LAUNCHED, FAILED = "stored", "running", "not launched", "failed"
+_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def interval_from_environment() -> int:
+    """``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS`` (whole seconds >= 1), read when the code loads."""
+    text = os.environ.get(INTERVAL_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_INTERVAL_SECONDS
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ValueError(f"{INTERVAL_VARIABLE} must be a whole number of seconds, got {text!r}") from None
+    if seconds < 1:
+        raise ValueError(f"{INTERVAL_VARIABLE} must be at least 1, got {seconds}")
+    return seconds
+
+
+STREAM_SENSOR_INTERVAL_SECONDS = interval_from_environment()
+
+
+def range_request(entry: PendingRange) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=entry.run_key,
+        run_config={"ops": {INGEST_STEP: {"config": {"start": entry.start, "end": entry.end}}}},
+        tags={STREAM_RANGE_TAG: entry.base_key, STREAM_ATTEMPT_TAG: str(entry.attempt)},
+    )
+
+
+def range_status(instance: dg.DagsterInstance, entry: PendingRange) -> str:
+    """What became of the run asked for ``entry`` (and of any re-execution of it)."""
+    runs = list(instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: entry.run_key})))
+    if not runs:
+        return NOT_LAUNCHED
+    family = list(runs)
+    for run in runs:
+        if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            family += instance.get_runs(filters=dg.RunsFilter(tags={ROOT_RUN_ID_TAG: run.root_run_id or run.run_id}))
+    if any(run.status in _FINISHED and _ingest_step_succeeded(instance, run.run_id) for run in family):
+        return STORED
+    if any(run.status not in _FINISHED for run in family):
+        return RUNNING
+    records = [instance.get_run_record_by_id(run.run_id) for run in family]
+    newest = max(records, key=lambda record: record.create_timestamp).dagster_run
+    if newest.tags.get(WILL_RETRY_TAG) == "true":  # Dagster's own run retry is on its way
+        return RUNNING
+    return FAILED
+
+
+def _ingest_step_succeeded(instance: dg.DagsterInstance, run_id: str) -> bool:
+    return any(
+        stats.step_key == INGEST_STEP and stats.status == StepEventStatus.SUCCESS
+        for stats in instance.get_run_step_stats(run_id, step_keys=[INGEST_STEP])
+    )
+
+
+def stored_per_ledger(warehouse: WarehouseResource, entries: list[PendingRange], log) -> set[PendingRange]:
+    """The ranges the warehouse ledger covers (stored by a run whose later steps failed, or by a
+    manual materialisation). One short transaction; on any error none (a retry is harmless)."""
+    if not entries:
+        return set()
+    try:
+        with warehouse.open().transaction() as session:
+            return {entry for entry in entries if sensor_tables.range_is_stored(session, entry.stream_range())}
+    except Exception as problem:  # the warehouse busy or down: retrying the range is always safe
+        log.warning(f"could not consult the stored-range ledger ({problem}); asking for the failed ranges again")
+        return set()
+
+
+def evaluate_stream(
+    context: dg.SensorEvaluationContext, source: ReadingSource, segment_sizes, warehouse: WarehouseResource
+) -> dg.SensorResult:
+    state = SensorState.from_string(context.cursor)
+    requests: list[dg.RunRequest] = []
+    kept: list[PendingRange] = []
+    failed: list[PendingRange] = []
+    for entry in state.pending:
+        status = range_status(context.instance, entry)
+        if status == STORED:
+            context.log.info(f"range {entry.base_key} is stored")
+        elif status == RUNNING:
+            kept.append(entry)
+        elif status == NOT_LAUNCHED:
+            kept.append(entry)
+            requests.append(range_request(entry))
+        else:
+            failed.append(entry)
+
+    stored = stored_per_ledger(warehouse, [entry for entry in failed if not entry.gave_up], context.log)
+    for entry in failed:
+        if entry in stored:
+            context.log.info(f"range {entry.base_key}: its run failed after storing it (ledger); done")
+        elif entry.gave_up:
+            kept.append(entry)
+        elif entry.attempt + 1 >= MAX_ATTEMPTS:
+            kept.append(PendingRange(entry.start, entry.end, entry.attempt, gave_up=True))
+            context.log.error(
+                f"range {entry.base_key} failed {MAX_ATTEMPTS} times; not retrying by itself. Fix the cause and "
+                f"re-execute its last run ({entry.run_key}); the sensor then sees it stored."
+            )
+        else:
+            retry = entry.retried()
+            kept.append(retry)
+            requests.append(range_request(retry))
+            context.log.warning(f"range {entry.base_key} is not stored (its run failed): asking again as {retry.run_key}")
+
+    position = state.next
+    latest = source.latest_cursor()
+    active = sum(not entry.gave_up for entry in kept)
+    if latest < position:
+        context.log.warning(
+            f"the stream folder ends at {latest}, before the sensor cursor {position}: was it replaced? "
+            "Reset the sensor cursor to read it from the beginning (storage is idempotent)."
+        )
+    elif position < latest:
+        room = MAX_PENDING_RANGES - active
+        if room <= 0:
+            context.log.info(f"{active} ranges still unconfirmed; new readings wait for the next tick")
+        for start, end in plan_ranges(position, latest, segment_sizes(), max_ranges=max(room, 0)):
+            entry = PendingRange(start.to_string(), end.to_string())
+            kept.append(entry)
+            requests.append(range_request(entry))
+            position = end
+
+    cursor = SensorState(position, kept).to_string()
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+    waiting = f"; {len(kept)} range(s) awaiting storage" if kept else ""
+    return dg.SensorResult(skip_reason=f"no new readings after {position}{waiting}", cursor=cursor)
+
+
+@dg.sensor(
+    name=STREAM_SENSOR_NAME,
+    job=sensor_stream_ingest_job,
+    minimum_interval_seconds=STREAM_SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Asks for one run per new cursor range of the sensor stream (data/stream); re-asks for ranges "
+    "whose run failed until they are stored. Cursor: next stream position + ranges awaiting storage.",
+)
+def sensor_stream_sensor(
+    context: dg.SensorEvaluationContext, data_folder: DataFolderResource, warehouse: WarehouseResource
+) -> dg.SensorResult:
+    folder = data_folder.paths().stream
+    source = JsonlSegmentSource(folder)
+
+    def segment_sizes() -> list[tuple[str, int]]:
+        return [(name, (folder / name).stat().st_size) for name in source.segments()]
+
+    return evaluate_stream(context, source, segment_sizes, warehouse)

@@ -1,0 +1,455 @@
+"""The sensor-stream tables: readings stored exactly once, the range ledger, rejects, and the
+analysis tables (stats, smoothed, anomalies, forecast).
+
+``store_range`` is the one write of the ingest path. In the caller's transaction it stores a
+cursor range's readings (set-based, ``INSERT ... WHERE NOT EXISTS`` on the key (sensor_id, ts)),
+its rejected lines and its ledger row in ``sensor_stream_ranges``; so either all of a range is
+stored and recorded, or none of it. Running it again for the same range stores nothing twice.
+
+A reading's identity in the stream is where its line is: (segment, line_offset). That tells a
+re-delivered line (the same reading again: silently already stored) from a second line with a
+(sensor_id, ts) that is already taken (a duplicate: kept out of the table, recorded in
+``rejected_readings``).
+
+Every timestamp is naive UTC in the tables; the read functions return UTC-aware ``ts``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tsplatform.warehouse.base import Session, utc_now
+
+DUPLICATE_IN_RANGE = "duplicate (sensor_id, ts): an earlier line of the stream has the same key; the first is stored"
+DUPLICATE_STORED = "duplicate (sensor_id, ts): a reading from another line of the stream is already stored"
+
+_READING_TYPES = {
+    "sensor_id": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "value": "DOUBLE PRECISION",
+    "segment": "VARCHAR",
+    "line_offset": "BIGINT",
+}
+_REJECT_TYPES = {
+    "segment": "VARCHAR",
+    "line_offset": "BIGINT",
+    "reason": "VARCHAR",
+    "line": "VARCHAR",
+    "sensor_id": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "value": "DOUBLE PRECISION",
+}
+_STATS_TYPES = {
+    "sensor_id": "VARCHAR",
+    "total_count": "BIGINT",
+    "window_count": "BIGINT",
+    "window_start": "TIMESTAMP",
+    "first_seen": "TIMESTAMP",
+    "last_seen": "TIMESTAMP",
+    "rate_per_second": "DOUBLE PRECISION",
+    "min_value": "DOUBLE PRECISION",
+    "mean_value": "DOUBLE PRECISION",
+    "max_value": "DOUBLE PRECISION",
+    "median_interval_seconds": "DOUBLE PRECISION",
+    "gaps": "BIGINT",
+    "largest_gap_seconds": "DOUBLE PRECISION",
+}
+_SMOOTHED_TYPES = {
+    "sensor_id": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "value": "DOUBLE PRECISION",
+    "smoothed": "DOUBLE PRECISION",
+    "smoothing_window": "VARCHAR",
+}
+_ANOMALY_TYPES = {
+    "sensor_id": "VARCHAR",
+    "ts": "TIMESTAMP",
+    "value": "DOUBLE PRECISION",
+    "score": "DOUBLE PRECISION",
+    "threshold": "DOUBLE PRECISION",
+    "detection_window": "VARCHAR",
+}
+_FORECAST_TYPES = {
+    "sensor_id": "VARCHAR",
+    "ds": "TIMESTAMP",
+    "yhat": "DOUBLE PRECISION",
+    "lower_bound": "DOUBLE PRECISION",
+    "upper_bound": "DOUBLE PRECISION",
+    "interval_level": "DOUBLE PRECISION",
+    "period_seconds": "DOUBLE PRECISION",
+    "period_source": "VARCHAR",
+    "harmonics": "INTEGER",
+    "sampling_seconds": "DOUBLE PRECISION",
+}
+_RANGE_KEY_TYPES = {"range_start": "VARCHAR", "range_end": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class StreamRange:
+    """A cursor range ``[start, end)`` of the stream: the cursor strings (the ledger key) and their
+    positions as (segment sequence, byte offset) — sequence 0 is the beginning of the stream."""
+
+    start: str
+    end: str
+    start_sequence: int
+    start_offset: int
+    end_sequence: int
+    end_offset: int
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What ``store_range`` did. records = inserted + already_stored + duplicates."""
+
+    records: int  # valid readings in the range
+    inserted: int  # new rows in sensor_readings
+    already_stored: int  # the same lines were stored before (a re-run, an overlapping range)
+    duplicates: int  # a different line already holds the (sensor_id, ts): not stored
+    rejected: int  # malformed lines in the range
+    range_was_recorded: bool  # the ledger already had this exact range before this call
+    min_ts: dt.datetime | None
+    max_ts: dt.datetime | None
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "num_records": self.records,
+            "num_inserted": self.inserted,
+            "num_already_stored": self.already_stored,
+            "num_duplicates": self.duplicates,
+            "num_rejected": self.rejected,
+        }
+
+
+def naive_utc(values) -> pd.Series:
+    """Timestamps as naive UTC datetime64 (what the TIMESTAMP columns hold)."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True)
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def store_range(
+    session: Session, stream_range: StreamRange, readings: pd.DataFrame, rejects: pd.DataFrame, run_id: str | None
+) -> StoreCounts:
+    """Store one range: readings, rejected lines and the ledger row, all in ``session``'s transaction.
+
+    readings: sensor_id, ts, value, segment, line_offset — in stream order (the first line of a
+        repeated (sensor_id, ts) wins).
+    rejects: segment, line_offset, reason, line — lines that are not readings.
+    """
+    now = utc_now()
+    recorded = _range_recorded(session, stream_range)
+    readings = readings.reset_index(drop=True).assign(ts=lambda f: naive_utc(f["ts"]).to_numpy())
+    repeated = readings.duplicated(["sensor_id", "ts"], keep="first").to_numpy()
+    firsts, extras = readings[~repeated], readings[repeated]
+
+    inserted = already = other = 0
+    if len(firsts):
+        session.load_frame("staged_readings", firsts, _READING_TYPES)
+        _total, inserted, already, other = session.fetch_one(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE r.sensor_id IS NULL),
+                   count(*) FILTER (WHERE r.segment = s.segment AND r.line_offset = s.line_offset),
+                   count(*) FILTER (WHERE r.sensor_id IS NOT NULL
+                                    AND NOT (r.segment = s.segment AND r.line_offset = s.line_offset))
+            FROM staged_readings s
+            LEFT JOIN sensor_readings r ON r.sensor_id = s.sensor_id AND r.ts = s.ts
+            """
+        )
+        # a different line already holds the key: record it where people look, before inserting
+        session.execute(
+            """
+            INSERT INTO rejected_readings (segment, line_offset, reason, line, sensor_id, ts, value,
+                                           range_start, range_end, run_id, rejected_at)
+            SELECT s.segment, s.line_offset, ?, NULL, s.sensor_id, s.ts, s.value, ?, ?, ?, ?
+            FROM staged_readings s
+            JOIN sensor_readings r ON r.sensor_id = s.sensor_id AND r.ts = s.ts
+            WHERE NOT (r.segment = s.segment AND r.line_offset = s.line_offset)
+              AND NOT EXISTS (SELECT 1 FROM rejected_readings x
+                              WHERE x.segment = s.segment AND x.line_offset = s.line_offset)
+            """,
+            (DUPLICATE_STORED, stream_range.start, stream_range.end, run_id, now),
+        )
+        session.execute(
+            """
+            INSERT INTO sensor_readings (sensor_id, ts, value, segment, line_offset, run_id, stored_at)
+            SELECT s.sensor_id, s.ts, s.value, s.segment, s.line_offset, ?, ?
+            FROM staged_readings s
+            WHERE NOT EXISTS (SELECT 1 FROM sensor_readings r WHERE r.sensor_id = s.sensor_id AND r.ts = s.ts)
+            """,
+            (run_id, now),
+        )
+
+    lines = pd.concat(
+        [
+            rejects.assign(sensor_id=None, ts=pd.NaT, value=float("nan"))[list(_REJECT_TYPES)],
+            extras.assign(reason=DUPLICATE_IN_RANGE, line=None)[list(_REJECT_TYPES)],
+        ],
+        ignore_index=True,
+    ) if len(rejects) or len(extras) else pd.DataFrame(columns=list(_REJECT_TYPES))
+    if len(lines):
+        lines["ts"] = naive_utc(lines["ts"]).to_numpy()
+        session.load_frame("staged_rejects", lines, _REJECT_TYPES)
+        session.execute(
+            """
+            INSERT INTO rejected_readings (segment, line_offset, reason, line, sensor_id, ts, value,
+                                           range_start, range_end, run_id, rejected_at)
+            SELECT s.segment, s.line_offset, s.reason, s.line, s.sensor_id, s.ts, s.value, ?, ?, ?, ?
+            FROM staged_rejects s
+            WHERE NOT EXISTS (SELECT 1 FROM rejected_readings x
+                              WHERE x.segment = s.segment AND x.line_offset = s.line_offset)
+            """,
+            (stream_range.start, stream_range.end, run_id, now),
+        )
+
+    min_ts = readings["ts"].min().to_pydatetime() if len(readings) else None
+    max_ts = readings["ts"].max().to_pydatetime() if len(readings) else None
+    counts = StoreCounts(
+        records=len(readings),
+        inserted=int(inserted),
+        already_stored=int(already),
+        duplicates=int(other) + len(extras),
+        rejected=len(rejects),
+        range_was_recorded=recorded,
+        min_ts=min_ts,
+        max_ts=max_ts,
+    )
+    if not recorded:
+        session.execute(
+            """
+            INSERT INTO sensor_stream_ranges (range_start, range_end, start_sequence, start_offset, end_sequence,
+                                              end_offset, num_records, num_inserted, num_already_stored,
+                                              num_duplicates, num_rejected, min_ts, max_ts, run_id, stored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                stream_range.start, stream_range.end, stream_range.start_sequence, stream_range.start_offset,
+                stream_range.end_sequence, stream_range.end_offset, counts.records, counts.inserted,
+                counts.already_stored, counts.duplicates, counts.rejected, min_ts, max_ts, run_id, now,
+            ),
+        )
+    return counts
+
+
+def _range_recorded(session: Session, stream_range: StreamRange) -> bool:
+    return session.fetch_one(
+        "SELECT 1 FROM sensor_stream_ranges WHERE range_start = ? AND range_end = ?",
+        (stream_range.start, stream_range.end),
+    ) is not None
+
+
+def range_is_stored(session: Session, stream_range: StreamRange) -> bool:
+    """True when one ledger row covers the whole range (the same range, or a wider one such as a
+    manual re-read from the beginning)."""
+    r = stream_range
+    row = session.fetch_one(
+        """
+        SELECT 1 FROM sensor_stream_ranges
+        WHERE (start_sequence < ? OR (start_sequence = ? AND start_offset <= ?))
+          AND (end_sequence > ? OR (end_sequence = ? AND end_offset >= ?))
+        LIMIT 1
+        """,
+        (r.start_sequence, r.start_sequence, r.start_offset, r.end_sequence, r.end_sequence, r.end_offset),
+    )
+    return row is not None
+
+
+def read_ranges(session: Session) -> pd.DataFrame:
+    return session.fetch_df(
+        "SELECT * FROM sensor_stream_ranges ORDER BY start_sequence, start_offset, end_sequence, end_offset"
+    )
+
+
+def unscanned_ranges(session: Session) -> pd.DataFrame:
+    """Stored ranges the anomaly detection has not looked at yet: range_start, range_end, min_ts, max_ts."""
+    return session.fetch_df(
+        "SELECT range_start, range_end, min_ts, max_ts FROM sensor_stream_ranges "
+        "WHERE anomalies_scanned_at IS NULL ORDER BY start_sequence, start_offset"
+    )
+
+
+def mark_scanned(session: Session, ranges: pd.DataFrame) -> None:
+    """Set anomalies_scanned_at on these ranges (columns range_start, range_end)."""
+    if ranges.empty:
+        return
+    session.load_frame("staged_ranges", ranges, _RANGE_KEY_TYPES)
+    session.execute(
+        """
+        UPDATE sensor_stream_ranges AS g SET anomalies_scanned_at = ?
+        FROM staged_ranges s
+        WHERE g.range_start = s.range_start AND g.range_end = s.range_end
+        """,
+        (utc_now(),),
+    )
+
+
+def read_readings(
+    session: Session,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    sensor_id: str | None = None,
+    *,
+    positions: bool = False,
+) -> pd.DataFrame:
+    """sensor_id, ts (UTC), value — optionally only ``start <= ts <= end`` and one sensor — ordered
+    by sensor and time; with ``positions`` also segment and line_offset."""
+    clauses, params = _time_filter("ts", start, end)
+    if sensor_id is not None:
+        clauses.append("sensor_id = ?")
+        params.append(sensor_id)
+    columns = "sensor_id, ts, value" + (", segment, line_offset" if positions else "")
+    sql = f"SELECT {columns} FROM sensor_readings"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    frame = session.fetch_df(sql + " ORDER BY sensor_id, ts", params)
+    return _with_utc(frame, "ts")
+
+
+def table_sizes(session: Session) -> tuple[int, int]:
+    """Rows in sensor_readings and in rejected_readings."""
+    readings = session.fetch_one("SELECT count(*) FROM sensor_readings")[0]
+    rejects = session.fetch_one("SELECT count(*) FROM rejected_readings")[0]
+    return int(readings), int(rejects)
+
+
+def latest_reading_time(session: Session) -> dt.datetime | None:
+    """The newest ts stored (naive UTC), or None."""
+    row = session.fetch_one("SELECT max(ts) FROM sensor_readings")
+    return _as_datetime(row[0]) if row and row[0] is not None else None
+
+
+def reading_totals(session: Session) -> pd.DataFrame:
+    """sensor_id, total_count, first_ts, last_ts: over everything stored."""
+    frame = session.fetch_df(
+        "SELECT sensor_id, count(*) AS total_count, min(ts) AS first_ts, max(ts) AS last_ts "
+        "FROM sensor_readings GROUP BY sensor_id ORDER BY sensor_id"
+    )
+    return _with_utc(_with_utc(frame, "first_ts"), "last_ts")
+
+
+def read_rejected_readings(session: Session) -> pd.DataFrame:
+    return _with_utc(session.fetch_df("SELECT * FROM rejected_readings ORDER BY segment, line_offset"), "ts")
+
+
+def replace_stats(session: Session, stats: pd.DataFrame, run_id: str | None) -> None:
+    """Swap in the per-sensor stats (columns of ``_STATS_TYPES``)."""
+    session.execute("DELETE FROM sensor_stats")
+    if stats.empty:
+        return
+    session.load_frame("staged_stats", _naive(stats, "window_start", "first_seen", "last_seen"), _STATS_TYPES)
+    names = ", ".join(_STATS_TYPES)
+    session.execute(
+        f"INSERT INTO sensor_stats ({names}, updated_at, run_id) SELECT {names}, ?, ? FROM staged_stats",
+        (utc_now(), run_id),
+    )
+
+
+def read_stats(session: Session) -> pd.DataFrame:
+    frame = session.fetch_df("SELECT * FROM sensor_stats ORDER BY sensor_id")
+    for column in ("window_start", "first_seen", "last_seen"):
+        frame = _with_utc(frame, column)
+    return frame
+
+
+def replace_smoothed(session: Session, smoothed: pd.DataFrame, run_id: str | None) -> None:
+    """Swap in the smoothed series (sensor_id, ts, value, smoothed, smoothing_window)."""
+    session.execute("DELETE FROM sensor_smoothed")
+    if smoothed.empty:
+        return
+    session.load_frame("staged_smoothed", _naive(smoothed, "ts"), _SMOOTHED_TYPES)
+    names = ", ".join(_SMOOTHED_TYPES)
+    session.execute(
+        f"INSERT INTO sensor_smoothed ({names}, created_at, run_id) SELECT {names}, ?, ? FROM staged_smoothed",
+        (utc_now(), run_id),
+    )
+
+
+def read_smoothed(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
+    clauses, params = _time_filter("ts", start, None)
+    if sensor_id is not None:
+        clauses.append("sensor_id = ?")
+        params.append(sensor_id)
+    sql = "SELECT * FROM sensor_smoothed" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    return _with_utc(session.fetch_df(sql + " ORDER BY sensor_id, ts", params), "ts")
+
+
+def insert_new_anomalies(session: Session, anomalies: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
+    """Add the anomalies not recorded yet (key sensor_id, ts); returns those new ones."""
+    if anomalies.empty:
+        return anomalies.iloc[0:0]
+    session.load_frame("staged_anomalies", _naive(anomalies, "ts"), _ANOMALY_TYPES)
+    new_only = "WHERE NOT EXISTS (SELECT 1 FROM sensor_anomalies a WHERE a.sensor_id = s.sensor_id AND a.ts = s.ts)"
+    new = session.fetch_df(
+        f"SELECT s.* FROM staged_anomalies s {new_only} ORDER BY s.sensor_id, s.ts"
+    )
+    names = ", ".join(f"s.{name}" for name in _ANOMALY_TYPES)
+    session.execute(
+        f"INSERT INTO sensor_anomalies ({', '.join(_ANOMALY_TYPES)}, detected_at, run_id) "
+        f"SELECT {names}, ?, ? FROM staged_anomalies s {new_only}",
+        (utc_now(), run_id),
+    )
+    return _with_utc(new, "ts")
+
+
+def read_anomalies(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
+    clauses, params = _time_filter("ts", start, None)
+    if sensor_id is not None:
+        clauses.append("sensor_id = ?")
+        params.append(sensor_id)
+    sql = "SELECT * FROM sensor_anomalies" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    return _with_utc(session.fetch_df(sql + " ORDER BY sensor_id, ts", params), "ts")
+
+
+def replace_forecast(session: Session, forecast: pd.DataFrame, run_id: str | None) -> None:
+    """Swap in every sensor's forecast (columns of ``_FORECAST_TYPES``): readers never see a mix."""
+    session.execute("DELETE FROM sensor_forecast")
+    if forecast.empty:
+        return
+    session.load_frame("staged_forecast", _naive(forecast, "ds"), _FORECAST_TYPES)
+    names = ", ".join(_FORECAST_TYPES)
+    session.execute(
+        f"INSERT INTO sensor_forecast ({names}, created_at, run_id) SELECT {names}, ?, ? FROM staged_forecast",
+        (utc_now(), run_id),
+    )
+
+
+def read_forecast(session: Session, sensor_id: str | None = None) -> pd.DataFrame:
+    if sensor_id is None:
+        frame = session.fetch_df("SELECT * FROM sensor_forecast ORDER BY sensor_id, ds")
+    else:
+        frame = session.fetch_df("SELECT * FROM sensor_forecast WHERE sensor_id = ? ORDER BY ds", (sensor_id,))
+    return _with_utc(frame, "ds")
+
+
+def _time_filter(column: str, start, end) -> tuple[list[str], list]:
+    clauses, params = [], []
+    if start is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(_as_datetime(start))
+    if end is not None:
+        clauses.append(f"{column} <= ?")
+        params.append(_as_datetime(end))
+    return clauses, params
+
+
+def _as_datetime(moment) -> dt.datetime:
+    """A naive UTC ``datetime`` for a query parameter (from aware or naive input)."""
+    stamp = pd.Timestamp(moment)
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def _naive(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = naive_utc(frame[column]).to_numpy()
+    return frame
+
+
+def _with_utc(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    if column in frame.columns:
+        frame[column] = pd.to_datetime(frame[column]).dt.as_unit("ns").dt.tz_localize("UTC")
+    return frame
