@@ -20,12 +20,16 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 
-## Run the platform locally (embedded SQLite + DuckDB): uploads the sample data, starts Dagster on 127.0.0.1:3000.
+## Run the platform locally (embedded SQLite + DuckDB): uploads the sample data, starts the sensor-stream
+## generator and Dagster on 127.0.0.1:3000.
 run: setup
 	$(BIN)/tsplatform upload --skip-known data/sample/*.csv
 	$(BIN)/tsplatform upload --skip-known --date-format "%m/%d/%Y" \
 	    --columns "Order Date=Date,Product ID=product_id,Category=category,Sales=sales" \
 	    data/sample/mapped/*.csv
+	@ls $(TSPLATFORM_DATA_DIR)/stream/*.jsonl >/dev/null 2>&1 || $(BIN)/tsplatform stream backfill --days 1
+	trap 'kill $$generator 2>/dev/null' EXIT; \
+	$(BIN)/tsplatform stream >/dev/null 2>&1 & generator=$$!; \
 	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
 
 ## Same, on PostgreSQL (Dagster storage and warehouse) at $$DAGSTER_POSTGRES_HOST (default: the local server).
