@@ -6,7 +6,6 @@ same run keys, so the daemon never launches a batch the CLI already ran (or the 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -14,15 +13,14 @@ import dagster as dg
 from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
+from tsplatform.defs.invoices.recovery import interrupted_batches, worker_tags
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
 from tsplatform.ingest.landing import wait_until_settled
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse
-from tsplatform.warehouse import uploads as upload_table
 
 _FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-PID_TAG = "tsplatform/pid"
 
 
 @dataclass
@@ -40,9 +38,9 @@ def ingest_landing_now(
     if tick.waiting_batches:
         instance.add_dynamic_partitions(upload_batches.name, tick.waiting_batches)
     job = definitions.resolve_job_def("invoice_ingest_job")
-    cli_tags = {"tsplatform/launched_by": "cli", PID_TAG: str(os.getpid())}
+    cli_tags = {"tsplatform/launched_by": "cli", **worker_tags()}
     run_ids: dict[str, str] = {}
-    resumed = interrupted_batches(instance, warehouse)
+    resumed = [batch for batch, _ in interrupted_batches(instance, warehouse)]
     for batch in resumed:  # a killed run left the batch half-way: its transaction never committed
         result = job.execute_in_process(
             instance=instance, partition_key=batch, tags={**cli_tags, "tsplatform/resumed": "true"}, raise_on_error=False
@@ -61,36 +59,6 @@ def ingest_landing_now(
         )
         run_ids[batch] = result.run_id
     return IngestReport(tick, run_ids, resumed)
-
-
-def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse) -> list[str]:
-    """Batches left 'processing' by a run that is gone: failed or canceled, or started in-process by
-    a ``tsplatform ingest`` whose process no longer exists (killed). Such runs are marked failed."""
-    with warehouse.transaction() as session:
-        processing = upload_table.batches_processing(session)
-    stale = []
-    for batch, run_id in processing:
-        run = instance.get_run_by_id(run_id) if run_id else None
-        if run is None or run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
-            stale.append(batch)
-        elif run.status not in _FINISHED and not _process_alive(run.tags.get(PID_TAG)):
-            instance.report_run_failed(run, "the tsplatform ingest process running it was killed")
-            # its warehouse_writer pool slot would otherwise stay claimed and block every later run
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            stale.append(batch)
-    return stale
-
-
-def _process_alive(pid: str | None) -> bool:
-    if pid is None:
-        return True  # launched by the daemon: run monitoring owns its fate
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _run_for_key(instance: dg.DagsterInstance, run_key: str):

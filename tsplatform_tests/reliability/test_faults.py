@@ -115,3 +115,46 @@ def test_postgres_connections_cut_mid_transaction_are_retried_by_policy_and_comp
     assert set(invoices["version"]) == {1}
     unique_rows = upload["num_total_rows"] - upload["num_rejected_rows"] - upload["num_duplicate_key_rows"]
     assert len(invoices) == upload["num_inserted_rows"] == unique_rows
+
+
+@pytest.mark.slow
+def test_the_landing_sensor_requests_a_new_run_for_a_batch_whose_run_was_killed(tmp_path, monkeypatch):
+    """The daemon's path: the sensor sees the dead worker, marks its run failed, frees its pool
+    slot and asks for one more run (keyed by the dead run), which completes the batch."""
+    import dagster as dg
+
+    from tsplatform.definitions import defs
+
+    url = f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
+    env = environment(tmp_path, url)
+    for name, value in env.items():
+        if name.startswith(("TSPLATFORM_", "DAGSTER_HOME")):
+            monkeypatch.setenv(name, value)
+    run_cli(env, "upload", str(big_upload(tmp_path / "sales.csv")))
+    victim = subprocess.Popen([TSPLATFORM, "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in victim.stdout:
+        if "in one transaction" in line:
+            break
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    invoices, uploads = snapshot(url)
+    [upload] = uploads.to_dict("records")
+    if upload["status"] == "completed":
+        pytest.skip("the commit won the race against SIGKILL")
+    assert upload["status"] == "processing" and invoices.empty
+
+    definitions = defs()
+    with dg.DagsterInstance.get() as instance:
+        with dg.build_sensor_context(instance=instance, resources=definitions.resources) as context:
+            result = definitions.resolve_sensor_def("landing_sensor")(context)
+        [request] = result.run_requests
+        assert request.partition_key == upload["batch_num"]
+        assert request.run_key == f"{upload['batch_num']}#after-{upload['run_id']}"
+        assert instance.get_run_by_id(upload["run_id"]).status == dg.DagsterRunStatus.FAILURE
+        job = definitions.resolve_job_def("invoice_ingest_job")
+        assert job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags).success
+    invoices, uploads = snapshot(url)
+    done = uploads.iloc[0]
+    assert done["status"] == "completed"
+    assert len(invoices) == done["num_inserted_rows"] == done["num_total_rows"] - done["num_rejected_rows"] - done["num_duplicate_key_rows"]
