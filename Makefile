@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export TSPLATFORM_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup browser run run-postgres test ingest clean-data
+.PHONY: setup browser run run-postgres test bench ingest clean-data
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ browser:
 ## Run the whole test suite (needs PostgreSQL at $$TSPLATFORM_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
 test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The benchmark suite: one table of ratios against baselines measured in the same run (BENCH_ARGS=--quick: toy sizes).
+bench: setup
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 ## Process what is waiting in data/landing now, without the daemon.
 ingest: setup

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from tsplatform import settings
 from tsplatform.cli.output import FORMATS, emit
-from tsplatform.ingest.landing import sha256_of
+from tsplatform.ingest.landing import SETTLE_SECONDS, sha256_of
 from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping, sidecar_path
 
 
@@ -72,6 +73,10 @@ def _copy_into_landing(file: Path, landing: Path, options: UploadOptions) -> Pat
         os.replace(temporary, sidecar)
     temporary = landing / f".{target.name}.tmp"
     shutil.copyfile(file, temporary)
+    # The copy is complete the moment it is renamed into landing: date it as already settled, so
+    # the sensor and an ingest right after take it without waiting (upload order is kept).
+    settled = time.time() - SETTLE_SECONDS
+    os.utime(temporary, (settled, settled))
     os.replace(temporary, target)
     return target
 

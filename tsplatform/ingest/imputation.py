@@ -3,6 +3,9 @@
 Missing sales are forward-filled per (product_id, category) in date order, starting from the
 product's last known value already in the invoice table (looked up by the caller, which owns the
 database), then 0. Rows filled either way are flagged ``is_imputed``.
+
+Key columns may be categoricals (as validation hands them over); groupings pass ``observed=True``
+so only the keys present are grouped, never every combination of categories.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 KEY = ["date", "product_id", "category"]
@@ -35,7 +39,7 @@ def impute_missing_sales(valid: pd.DataFrame, last_known: LastKnownLookup | None
     if not num_missing:
         return ImputationResult(rows, 0, 0, 0)
 
-    rows["sales"] = rows.groupby(SERIES_KEY, sort=False)["sales"].ffill()
+    rows["sales"] = rows.groupby(SERIES_KEY, sort=False, observed=True)["sales"].ffill()
     still_missing = rows["sales"].isna()
     from_history = 0
     if still_missing.any() and last_known is not None:
@@ -43,7 +47,7 @@ def impute_missing_sales(valid: pd.DataFrame, last_known: LastKnownLookup | None
         seeds.index = rows.index[still_missing]
         rows.loc[still_missing, "sales"] = seeds
         # a seeded leading gap carries forward to later gaps of the same series in the batch
-        rows["sales"] = rows.groupby(SERIES_KEY, sort=False)["sales"].ffill()
+        rows["sales"] = rows.groupby(SERIES_KEY, sort=False, observed=True)["sales"].ffill()
         from_history = int((still_missing & rows["sales"].notna()).sum())
     zero_filled = rows["sales"].isna()
     rows.loc[zero_filled, "sales"] = 0.0
@@ -53,11 +57,23 @@ def impute_missing_sales(valid: pd.DataFrame, last_known: LastKnownLookup | None
 def merge_duplicate_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Several lines with the same (date, product_id, category) are separate invoice lines: sum them.
 
-    Returns the merged rows and how many input rows were folded into another.
+    Returns the merged rows (one per key, in order of first appearance) and how many input rows
+    were folded into another. Only the repeated keys are grouped; every other row stays as it is.
     """
-    if not rows.duplicated(KEY).any():
+    repeated = rows.duplicated(KEY, keep=False).to_numpy()
+    if not repeated.any():
         return rows, 0
-    merged = rows.groupby(KEY, sort=False, as_index=False).agg(
+    merged = rows[repeated].groupby(KEY, sort=False, as_index=False, observed=True).agg(
         line_number=("line_number", "min"), sales=("sales", "sum"), is_imputed=("is_imputed", "any")
     )
-    return merged[rows.columns], len(rows) - len(merged)
+    repeated_positions = np.flatnonzero(repeated)
+    first_of_key = np.zeros(len(rows), dtype=bool)
+    first_of_key[repeated_positions[~rows.iloc[repeated_positions].duplicated(KEY).to_numpy()]] = True
+    keep = ~repeated | first_of_key
+    result = rows[keep].reset_index(drop=True)
+    positions = np.flatnonzero(first_of_key[keep])  # the merged groups, in the same order
+    for column in ("line_number", "sales", "is_imputed"):
+        values = result[column].to_numpy(copy=True)
+        values[positions] = merged[column].to_numpy()
+        result[column] = values
+    return result, len(rows) - len(result)

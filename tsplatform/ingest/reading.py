@@ -3,6 +3,12 @@
 Nothing here judges the values (that is validation's job); this module only answers "is this a
 delimited text table with our required columns?" and keeps, for every record, the line of the
 file it started on, so a rejected row can be found in the original file.
+
+Two readers, one result. Most exports are plain: no quote characters, so every line is one record.
+Those are split by pyarrow's multi-threaded CSV reader (a million rows in a fraction of a second),
+each column dictionary-encoded (a pandas categorical: an upload repeats a few hundred dates and a
+few thousand products). Anything else (quotes, embedded newlines, lone carriage returns, NUL) goes
+through Python's csv module, the reference behaviour the plain reader is tested against.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tsplatform.ingest.options import REQUIRED_COLUMNS, UploadOptions, normalize_header
@@ -36,7 +43,7 @@ class UnreadableUploadError(Exception):
 class RawUpload:
     """Raw text of every data record, required columns under their canonical names."""
 
-    rows: pd.DataFrame  # line_number, Date, product_id, category, sales, then extra columns
+    rows: pd.DataFrame  # line_number, Date, product_id, category, sales, then extra columns (text; categorical when plain)
     header: list[str]
     extra_columns: list[str]
     ragged: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, fields): wrong field count
@@ -49,7 +56,10 @@ class RawUpload:
 
     def raw_record(self, position: int) -> str:
         """The whole record at row ``position`` as JSON (header name -> text), for quarantine."""
-        values = self.rows.iloc[position]
+        return self.record_json(self.rows.iloc[position])
+
+    def record_json(self, values) -> str:
+        """A record (row of ``rows``, or its dict) as JSON: header name -> text, in file order."""
         return json.dumps({name: values[col] for name, col in zip(self.header, self.file_columns)}, ensure_ascii=False)
 
 
@@ -81,14 +91,31 @@ def _decode(data: bytes, encoding: str) -> str:
 
 
 def parse_text(text: str, options: UploadOptions) -> RawUpload:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter)
-    header, header_line = _read_header(reader)
+    plain = _is_plain(text, options.delimiter)
+    header, header_line = _read_plain_header(text, options.delimiter) if plain else _read_header(_reader(text, options))
     positions, extra = _map_header(header, options, text)
     notes = []
     if extra:
         notes.append(f"extra columns ignored: {', '.join(extra)}")
 
-    width = len(header)
+    column_names = _column_names(header, positions)
+    parsed = _parse_plain(text, header_line, column_names, options.delimiter) if plain else None
+    if parsed is None:
+        reader = _reader(text, options)
+        _read_header(reader)
+        parsed = _parse_with_csv_module(reader, header_line, column_names)
+    rows, ragged = parsed
+    if rows.empty:
+        notes.append("the file has a header but no data rows")
+    ordered = ["line_number", *REQUIRED_COLUMNS, *[c for c in column_names if c not in REQUIRED_COLUMNS]]
+    return RawUpload(
+        rows=rows[ordered], header=header, extra_columns=extra, ragged=ragged, notes=notes, file_columns=column_names
+    )
+
+
+def _parse_with_csv_module(reader, header_line: int, column_names: list[str]) -> tuple[pd.DataFrame, list]:
+    """The reference reader: any CSV dialect detail (quotes, newlines in values) handled by ``csv``."""
+    width = len(column_names)
     records: list[list[str]] = []
     lines: list[int] = []
     ragged: list[tuple[int, list[str]]] = []
@@ -97,7 +124,7 @@ def parse_text(text: str, options: UploadOptions) -> RawUpload:
         for fields in reader:
             start = previous_end + 1
             previous_end = reader.line_num
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
+            if _is_blank(fields):
                 continue  # blank line: not a record
             if len(fields) != width:
                 ragged.append((start, fields))
@@ -107,16 +134,162 @@ def parse_text(text: str, options: UploadOptions) -> RawUpload:
     except csv.Error as error:
         raise UnreadableUploadError(f"line {reader.line_num}: the CSV structure is broken ({error})") from error
 
-    column_names = _column_names(header, positions)
     rows = pd.DataFrame(records, columns=column_names, dtype=object)
     if not records:
         rows = pd.DataFrame({name: pd.Series(dtype=object) for name in column_names})
-        notes.append("the file has a header but no data rows")
     rows.insert(0, "line_number", pd.array(lines, dtype="int64"))
-    ordered = ["line_number", *REQUIRED_COLUMNS, *[c for c in column_names if c not in REQUIRED_COLUMNS]]
-    return RawUpload(
-        rows=rows[ordered], header=header, extra_columns=extra, ragged=ragged, notes=notes, file_columns=column_names
+    return rows, ragged
+
+
+def _is_blank(fields: list[str]) -> bool:
+    return not fields or (len(fields) == 1 and not fields[0].strip())
+
+
+# --- the plain-file fast path --------------------------------------------------------------------
+
+
+def _is_plain(text: str, delimiter: str) -> bool:
+    """True when every physical line is one record and csv would split it at each delimiter:
+    no quote character, no NUL, no carriage return except in CRLF line endings."""
+    return (
+        delimiter.isascii()
+        and delimiter not in '"\r\n'
+        and '"' not in text
+        and "\x00" not in text
+        and ("\r" not in text or text.count("\r") == text.count("\r\n"))
+        and len(text) < csv.field_size_limit()
     )
+
+
+def _parse_plain(
+    text: str, header_line: int, column_names: list[str], delimiter: str
+) -> tuple[pd.DataFrame, list] | None:
+    """Records of a plain file, numbered by their physical line. None if the fast reader disagrees
+    with the line structure (then the csv module reads the file)."""
+    data = text.encode("utf-8")
+    offset = _offset_after_line(data, header_line)
+    if offset >= len(data):
+        return _empty_rows(column_names), []
+    read = _read_plain_table(memoryview(data)[offset:], len(column_names), delimiter)
+    if read is None:
+        return None
+    table, irregular = read
+    lines = data.count(b"\n", offset) + (not data.endswith(b"\n"))
+    if irregular or lines != table.num_rows:  # ragged lines, or empty ones pyarrow skipped
+        regular_lines, ragged = _plain_irregular_lines(data, offset, header_line + 1, len(column_names), delimiter)
+        if len(regular_lines) != table.num_rows:
+            return None
+        line_numbers = regular_lines
+    else:
+        ragged = []
+        line_numbers = np.arange(header_line + 1, header_line + 1 + table.num_rows, dtype="int64")
+    rows = table.rename_columns(column_names).to_pandas()
+    rows.insert(0, "line_number", line_numbers)
+    return rows, ragged
+
+
+def _offset_after_line(data: bytes, line: int) -> int:
+    """Where line ``line + 1`` starts (lines are LF or CRLF terminated here); len(data) if none."""
+    offset = 0
+    for _ in range(line):
+        found = data.find(b"\n", offset)
+        if found < 0:
+            return len(data)
+        offset = found + 1
+    return offset
+
+
+def _read_plain_table(body: memoryview, width: int, delimiter: str):
+    """Split ``body`` with pyarrow: every column as dictionary-encoded text, empty cells as ''.
+    Returns (table, texts of the lines with another field count), or None if pyarrow gives up."""
+    import pyarrow as pa
+
+    irregular: list[str] = []
+
+    def keep_aside(row) -> str:
+        irregular.append(row.text)
+        return "skip"
+
+    try:
+        table = _arrow_read(body, [f"c{i}" for i in range(width)], delimiter, keep_aside)
+    except pa.ArrowException:  # e.g. a single line longer than a block: the csv module copes
+        return None
+    return table, irregular
+
+
+def _arrow_read(body: memoryview, names: list[str], delimiter: str, on_invalid_row):
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    return arrow_csv.read_csv(
+        pa.py_buffer(body),
+        read_options=arrow_csv.ReadOptions(column_names=names, block_size=4 << 20),
+        parse_options=arrow_csv.ParseOptions(
+            delimiter=delimiter,
+            quote_char=False,
+            escape_char=False,
+            double_quote=False,
+            newlines_in_values=False,
+            ignore_empty_lines=True,
+            invalid_row_handler=on_invalid_row,
+        ),
+        convert_options=arrow_csv.ConvertOptions(
+            column_types={name: pa.dictionary(pa.int32(), pa.string()) for name in names},
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,  # ``body`` was encoded from a str just now
+        ),
+    )
+
+
+def _plain_irregular_lines(
+    data: bytes, offset: int, first_line: int, width: int, delimiter: str
+) -> tuple[np.ndarray, list[tuple[int, list[str]]]]:
+    """Line numbers of the lines with ``width`` fields, and the ragged ones (blank lines dropped).
+
+    Only used when a plain file has blank or ragged lines: counts delimiters per line with numpy,
+    then lets the csv module split the few odd lines, exactly as the reference reader would.
+    """
+    body = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    breaks = np.flatnonzero(body == ord("\n"))
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [len(body)]))
+    if starts[-1] == len(body):  # the file ends with a line break: no line after it
+        starts, stops = starts[:-1], stops[:-1]
+    separators = np.flatnonzero(body == ord(delimiter))
+    fields = np.searchsorted(separators, stops) - np.searchsorted(separators, starts) + 1
+    ragged = []
+    for index in np.flatnonzero(fields != width):
+        line = data[offset + starts[index] : offset + stops[index]].decode("utf-8").removesuffix("\r")
+        values = next(csv.reader([line], delimiter=delimiter), [])
+        if not _is_blank(values):
+            ragged.append((first_line + int(index), values))
+    return first_line + np.flatnonzero(fields == width).astype("int64"), ragged
+
+
+def _empty_rows(column_names: list[str]) -> pd.DataFrame:
+    rows = pd.DataFrame({name: pd.Series(dtype=object) for name in column_names})
+    rows.insert(0, "line_number", pd.array([], dtype="int64"))
+    return rows
+
+
+def _reader(text: str, options: UploadOptions):
+    return csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter)
+
+
+def _read_plain_header(text: str, delimiter: str) -> tuple[list[str], int]:
+    """``_read_header`` for a plain file, without copying the whole text into a StringIO."""
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        number += 1
+        fields = text[start:end].rstrip("\r\n").split(delimiter)
+        if any(f.strip() for f in fields):
+            return [f.lstrip("\ufeff") for f in fields], number
+        start = end
+    raise UnreadableUploadError("the file has no header row (it is empty or only blank lines)")
 
 
 def _read_header(reader) -> tuple[list[str], int]:

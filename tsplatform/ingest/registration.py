@@ -66,9 +66,8 @@ def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registr
         return _refuse(file, paths, warehouse, uploaded_at, "the file is a symbolic link; copy the real file into landing")
     file_hash = sha256_of(file)
     size = file.stat().st_size
-    batch_num = make_batch_id(file.name, uploaded_at, file_hash)
-
     with warehouse.transaction() as session:
+        batch_num = _free_batch_id(session, make_batch_id(file.name, uploaded_at, file_hash))
         earlier = upload_table.batch_with_hash(session, file_hash)
     if earlier:
         archived = move_without_overwrite(file, paths.duplicates, stored_name(batch_num, file.name, uploaded_at))
@@ -106,10 +105,22 @@ def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registr
 
 def _refuse(file: Path, paths: DataPaths, warehouse: Warehouse, uploaded_at: dt.datetime, reason: str) -> Registration:
     """Keep the entry (moved aside, not followed) and record why it was refused."""
-    batch_num = make_batch_id(file.name, uploaded_at, "000000")
+    with warehouse.transaction() as session:
+        batch_num = _free_batch_id(session, make_batch_id(file.name, uploaded_at, "000000"))
     kept = move_without_overwrite(file, paths.rejected_files, stored_name(batch_num, file.name, uploaded_at))
     _record(warehouse, batch_num, file, kept, "", 0, uploaded_at, "failed", error_log=reason)
     return Registration(batch_num, file.name, kept, "", "failed", error=reason)
+
+
+def _free_batch_id(session, batch_id: str) -> str:
+    """``batch_id``, or ``batch_id-2``, ``-3``... when the same name and content (a duplicate, a
+    failed file sent again) arrived in the same second. Registrations hold the landing lock, so
+    the id stays free until it is recorded."""
+    candidate, number = batch_id, 1
+    while upload_table.get_upload(session, candidate) is not None:
+        number += 1
+        candidate = f"{batch_id}-{number}"
+    return candidate
 
 
 def _move_sidecar(original: Path, stored: Path) -> None:

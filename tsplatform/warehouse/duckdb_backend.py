@@ -33,16 +33,34 @@ class DuckDBSession(Session):
         return self._connection.execute(sql, list(params)).df()
 
     def load_frame(self, name: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
-        # Zero-copy scan of the DataFrame, cast to the declared types so both backends agree.
-        view = f"{name}__frame"
-        self._connection.register(view, frame[list(column_types)])
+        # Handed over as Arrow (categoricals become dictionaries: no Python string per row) and
+        # exposed as a view casting to the declared types, so both backends agree. Nothing is
+        # copied: the statements that read a staged frame scan the Arrow data directly.
+        arrow = self._register(f"{name}__frame", frame, column_types)
+        self._connection.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {_casts(column_types)} FROM "{arrow}"')
+
+    def _register(self, view: str, frame: pd.DataFrame, column_types: dict[str, str]) -> str:
+        self._connection.register(view, _as_arrow(frame[list(column_types)]))
         self._registered.append(view)
-        casts = ", ".join(f'CAST("{col}" AS {sql_type}) AS "{col}"' for col, sql_type in column_types.items())
-        self._connection.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {casts} FROM "{view}"')
+        return view
 
     def close(self) -> None:
         for view in self._registered:
             self._connection.unregister(view)
+
+
+def _casts(column_types: dict[str, str]) -> str:
+    return ", ".join(f'CAST("{col}" AS {sql_type}) AS "{col}"' for col, sql_type in column_types.items())
+
+
+def _as_arrow(frame: pd.DataFrame):
+    """The frame as an Arrow table, or as it is when Arrow cannot type a column (mixed objects)."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
 
 
 class DuckDBWarehouse(Warehouse):
