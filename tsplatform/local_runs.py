@@ -13,7 +13,8 @@ import dagster as dg
 from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
-from tsplatform.defs.invoices.recovery import interrupted_batches, worker_tags
+from tsplatform.defs.invoices.recovery import interrupted_batches
+from tsplatform.defs.run_workers import worker_tags
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
 from tsplatform.ingest.landing import wait_until_settled
@@ -47,6 +48,8 @@ def ingest_landing_now(
         )
         run_ids[batch] = result.run_id
     for batch in tick.waiting_batches:
+        if batch in run_ids:
+            continue  # its earlier run died before starting it: just run again above
         existing = _run_for_key(instance, batch)
         if existing is not None:  # the daemon got there first: wait for its run instead
             run_ids[batch] = _wait_for(instance, existing.run_id, wait_seconds)

@@ -1,4 +1,5 @@
-"""Every corpus case through the real path (landing -> sensor logic -> Dagster run -> DuckDB):
+"""Every corpus case through the real path (landing -> sensor logic -> Dagster run -> warehouse), on
+DuckDB and on PostgreSQL:
 the outcome is the expected one, the reason is where a person looks, and no byte is lost."""
 
 import hashlib
@@ -37,11 +38,7 @@ def drop(case: Case, data_paths, tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input(case: Case, data_paths, tmp_path, instance, monkeypatch):
-    monkeypatch.setenv("TSPLATFORM_WAREHOUSE_URL", f"duckdb:///{data_paths.default_warehouse}")
-    from tsplatform.warehouse import open_warehouse
-
-    warehouse = open_warehouse(f"duckdb:///{data_paths.default_warehouse}")
+def test_bad_input(case: Case, data_paths, tmp_path, instance, warehouse, warehouse_url):
     original = drop(case, data_paths, tmp_path)
     digest = hashlib.sha256(case.content).hexdigest()
     if case.fresh:  # the sensor's look: a file modified this instant may still be being written
@@ -55,7 +52,8 @@ def test_bad_input(case: Case, data_paths, tmp_path, instance, monkeypatch):
         invoices = invoice_table.read_invoices(session)
         rejected = invoice_table.read_rejected_rows(session)
 
-    outcome = {"case": case.name, "as_expected": False, "bytes_lost": len(case.content)}
+    backend = warehouse_url.split(":", 1)[0]
+    outcome = {"case": f"{case.name} [{backend}]", "as_expected": False, "bytes_lost": len(case.content)}
     OUTCOMES.append(outcome)
     if case.status == "ignored":
         assert uploads.empty

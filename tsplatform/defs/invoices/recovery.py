@@ -1,51 +1,42 @@
-"""Batches whose run died mid-way (SIGKILL, a crashed worker or CLI): found, their run marked
-failed, their pool slot freed, so a new run can complete them. The batch's one transaction never
-committed, so re-running it is safe."""
-
-import os
-import socket
+"""Batches whose runs all ended without completing them: killed mid-way (SIGKILL, a killed daemon
+or container, a crashed CLI; ``run_workers`` marks such a run failed), killed while waiting for the
+writer pool, or failed before the batch was claimed. The batch's one transaction never committed,
+so running it again is safe; it is owed one more run."""
 
 import dagster as dg
+from dagster._core.storage.tags import PARTITION_NAME_TAG, WILL_RETRY_TAG
 
+from tsplatform.defs.run_workers import fail_if_worker_gone
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import uploads as upload_table
 
-PID_TAG = "tsplatform/worker_pid"
-HOST_TAG = "tsplatform/worker_host"
-_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+MAX_RUNS_PER_BATCH = 5  # then a person looks (the batch stays open; its runs' logs say why)
 
 
-def worker_tags() -> dict[str, str]:
-    """Tags a run's worker adds to its own run, so others can tell whether it is still alive."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse) -> list[tuple[str, str | None]]:
-    """(batch, dead run id) for batches left 'processing' by a run that is failed, canceled, or
-    whose worker process on this host no longer exists (that run is marked failed here)."""
+def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=None) -> list[tuple[str, str]]:
+    """(batch, newest run id) for open batches (uploaded or processing) that had runs, none of which
+    is still going or about to be retried by Dagster."""
     with warehouse.transaction() as session:
-        processing = upload_table.batches_processing(session)
+        waiting = upload_table.batches_waiting(session)
+        processing = dict(upload_table.batches_processing(session))
     stale = []
-    for batch, run_id in processing:
-        run = instance.get_run_by_id(run_id) if run_id else None
-        if run is None or run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
-            stale.append((batch, run_id))
-        elif run.status not in _FINISHED and _worker_gone(run.tags):
-            instance.report_run_failed(run, "the process running this batch was killed")
-            # its warehouse_writer pool slot would otherwise stay claimed and block every later run
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            stale.append((batch, run_id))
+    for batch in waiting + list(processing):
+        runs = _runs_of(instance, batch)
+        if not runs and batch in processing:  # started by a run this instance does not know (storage reset)
+            stale.append((batch, str(processing[batch])))
+            continue
+        if any(fail_if_worker_gone(instance, run, "the process running this batch was killed") for run in runs):
+            runs = _runs_of(instance, batch)
+        if not runs or any(not run.is_finished for run in runs) or runs[0].tags.get(WILL_RETRY_TAG) == "true":
+            continue  # never asked for yet (the waiting request does it), still going, or Dagster retries it
+        if len(runs) >= MAX_RUNS_PER_BATCH:
+            if log is not None:
+                log(f"batch {batch}: {len(runs)} runs ended without completing it; not asking again by itself")
+            continue
+        stale.append((batch, runs[0].run_id))
     return stale
 
 
-def _worker_gone(tags) -> bool:
-    pid, host = tags.get(PID_TAG), tags.get(HOST_TAG)
-    if pid is None or host != socket.gethostname():
-        return False  # not ours to judge (another machine, or not started yet): run monitoring's job
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def _runs_of(instance: dg.DagsterInstance, batch: str) -> list[dg.DagsterRun]:
+    """Every run of the batch's partition, newest first (sensor, CLI and UI runs alike)."""
+    return list(instance.get_runs(dg.RunsFilter(tags={PARTITION_NAME_TAG: batch})))

@@ -15,7 +15,8 @@ LANDING_SENSOR_INTERVAL_SECONDS = 10
 def run_requests_for(tick: LandingTick, interrupted: list[tuple[str, str | None]] = ()) -> dg.SensorResult:
     """Every batch still waiting gets a request; the run key (= batch id) makes repeats no-ops,
     and a batch registered by a tick that died before its request is picked up again. A batch
-    whose run died mid-way gets one more run, keyed by the dead run so it is asked for once."""
+    whose runs all ended without completing it gets one more run, keyed by the newest of them so
+    it is asked for once."""
     waiting = tick.waiting_batches
     requests = [dg.RunRequest(run_key=batch, partition_key=batch) for batch in waiting]
     requests += [
@@ -43,7 +44,7 @@ def landing_sensor(
     for registration in tick.registrations:
         log = context.log.info if registration.status == "uploaded" else context.log.warning
         log(registration.describe())
-    interrupted = interrupted_batches(context.instance, store)
+    interrupted = interrupted_batches(context.instance, store, log=context.log.error)
     for batch, run_id in interrupted:
-        context.log.warning(f"batch {batch}: run {run_id} died before committing; requesting a new run")
+        context.log.warning(f"batch {batch}: run {run_id} ended without completing it; requesting a new run")
     return run_requests_for(tick, interrupted)

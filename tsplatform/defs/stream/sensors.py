@@ -4,8 +4,9 @@ Each tick (every ``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS``, default 30 s):
 
 1. Follow up the ranges asked for earlier (``pending`` in the cursor, see ``planning``): a range
    whose ingest step succeeded in its run — or in a re-execution of it — is done; one whose run is
-   queued or running is waited for; one whose run never appeared (the daemon died between the tick
-   and the launch) is asked for again under the same run key (Dagster launches a key only once);
+   queued or running is waited for (unless its worker process is gone, see ``run_workers``: then
+   it is failed); one whose run never appeared (the daemon died between the tick and the launch)
+   is asked for again under the same run key (Dagster launches a key only once);
    one whose run failed is asked for again under ``<key>#retry<n>`` unless the warehouse ledger
    (``sensor_stream_ranges``, written in the same transaction as the readings) shows it stored.
 2. Ask for the new readings: ``[next, latest flushed line)`` as one range (split at segment starts
@@ -25,6 +26,7 @@ from dagster._core.execution.stats import StepEventStatus
 from dagster._core.storage.tags import ROOT_RUN_ID_TAG, RUN_KEY_TAG, WILL_RETRY_TAG
 
 from tsplatform.defs.resources import DataFolderResource, WarehouseResource
+from tsplatform.defs.run_workers import fail_if_worker_gone
 from tsplatform.defs.stream.assets import INGEST_STEP
 from tsplatform.defs.stream.jobs import sensor_stream_ingest_job
 from tsplatform.defs.stream.planning import (
@@ -77,6 +79,8 @@ def range_status(instance: dg.DagsterInstance, entry: PendingRange) -> str:
     runs = list(instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: entry.run_key})))
     if not runs:
         return NOT_LAUNCHED
+    if any(fail_if_worker_gone(instance, run, "the process running this stream range was killed") for run in runs):
+        runs = list(instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: entry.run_key})))
     family = list(runs)
     for run in runs:
         if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
