@@ -86,3 +86,31 @@ def test_upload_size_limit_is_enforced_with_a_clear_message(data_paths, warehous
     row = metadata(warehouse).iloc[0]
     assert row["status"] == "failed" and "over the upload limit" in row["error_log"]
     assert len(list(data_paths.uploads.iterdir())) == 1  # kept
+
+
+def test_a_batch_whose_run_was_killed_before_starting_it_is_requested_again(data_paths, warehouse, instance):
+    """Killed while waiting for the writer pool: the batch is still 'uploaded', its run STARTED for
+    ever. The next tick marks the run failed and asks for one more run, keyed by the dead one."""
+    import subprocess
+    import sys
+
+    from dagster._core.storage.tags import PARTITION_NAME_TAG, RUN_KEY_TAG
+
+    from tsplatform.defs.run_workers import HOST_TAG, PID_TAG, worker_tags
+
+    land(data_paths, "a.csv", csv_text("2024-01-01,p1,A,1"))
+    [request] = evaluate_sensor(instance).run_requests
+    instance.add_dynamic_partitions("upload_batches", [request.partition_key])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = instance.create_run_for_job(
+        defs().resolve_job_def("invoice_ingest_job"), status=dg.DagsterRunStatus.STARTED,
+        tags={RUN_KEY_TAG: request.run_key, PARTITION_NAME_TAG: request.partition_key,
+              PID_TAG: str(dead.pid), HOST_TAG: worker_tags()[HOST_TAG]},
+    )
+
+    requests = evaluate_sensor(instance).run_requests
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert {r.run_key for r in requests} == {request.run_key, f"{request.partition_key}#after-{killed.run_id}"}
+    assert {r.partition_key for r in requests} == {request.partition_key}
+    assert metadata(warehouse).loc[request.partition_key, "status"] == "uploaded"

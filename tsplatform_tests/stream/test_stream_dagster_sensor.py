@@ -175,3 +175,55 @@ def test_ranges_are_cut_at_segment_starts_and_new_ones_wait_while_too_many_are_u
     assert len(state.pending) == MAX_PENDING_RANGES  # the fifth segment waits in the stream
     assert state.next == Cursor("segment-00000004.jsonl", (folder / "segment-00000004.jsonl").stat().st_size)
     assert json.loads(cursor)["next"]["segment"] == "segment-00000004.jsonl"
+
+
+def test_a_run_whose_worker_was_killed_is_failed_and_its_range_asked_for_again(data_paths, warehouse, instance):
+    """A SIGKILLed worker leaves its run STARTED for ever; the sensor sees the process gone, marks the
+    run failed and asks for the range again, which then stores it once."""
+    import subprocess
+    import sys
+
+    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+    from tsplatform.defs.run_workers import HOST_TAG, PID_TAG, worker_tags
+
+    from .dagster_helpers import SENSOR, definitions
+
+    written = write(data_paths.stream, ReadingGenerator(3, seed=5), "2024-01-01", 30)
+    first = tick(instance)
+    [request] = first.run_requests
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    job = definitions().resolve_job_def("sensor_stream_ingest_job")
+    killed = instance.create_run_for_job(
+        job, run_config=request.run_config, status=dg.DagsterRunStatus.STARTED,
+        tags={**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR,
+              PID_TAG: str(dead.pid), HOST_TAG: worker_tags()[HOST_TAG]},
+    )
+
+    retry_tick = tick(instance, first.cursor)
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    [retry] = retry_tick.run_requests
+    assert retry.run_key == request.run_key + "#retry1"
+    assert launch(instance, retry).success
+    assert_stored_exactly(warehouse, written)
+
+
+def test_a_run_whose_worker_is_alive_is_waited_for(data_paths, instance):
+    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+    from tsplatform.defs.run_workers import worker_tags
+
+    from .dagster_helpers import SENSOR, definitions
+
+    write(data_paths.stream, ReadingGenerator(3, seed=5), "2024-01-01", 30)
+    first = tick(instance)
+    [request] = first.run_requests
+    running = definitions().resolve_job_def("sensor_stream_ingest_job")
+    alive = instance.create_run_for_job(
+        running, run_config=request.run_config, status=dg.DagsterRunStatus.STARTED,
+        tags={**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR, **worker_tags()},
+    )
+    again = tick(instance, first.cursor)
+    assert again.run_requests == []
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
