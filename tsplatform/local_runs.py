@@ -14,14 +14,12 @@ from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
 from tsplatform.defs.invoices.recovery import interrupted_batches
-from tsplatform.defs.run_workers import worker_tags
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
+from tsplatform.defs.run_workers import worker_tags
 from tsplatform.ingest.landing import wait_until_settled
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse
-
-_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 @dataclass
@@ -75,7 +73,7 @@ def _wait_for(instance: dg.DagsterInstance, run_id: str, wait_seconds: float) ->
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         run = instance.get_run_by_id(run_id)
-        if run is None or run.status in _FINISHED:
+        if run is None or run.is_finished:
             break
         time.sleep(0.5)
     return run_id

@@ -3,8 +3,8 @@
 Dagster's run monitoring cannot check the health of a run launched by the default run launcher,
 so such a run stays STARTED for ever and keeps its ``warehouse_writer`` pool slot. A run's worker
 is known by its process id: the one Dagster's run worker reports when it starts ("Started process
-for run (pid: N)", on the code server's machine, where the sensors run too), or the one a writing
-step or ``tsplatform ingest`` tags the run with (``worker_tags``, with its host). The sensors that
+for run (pid: N)", on the code server's machine, where the sensors run too), or, for a run that
+``tsplatform ingest`` executes in its own process, the one it tags the run with (``worker_tags``). The sensors that
 follow runs (landing, sensor stream) and ``tsplatform ingest`` ask ``fail_if_worker_gone`` about an
 unfinished run, which marks a dead one failed and frees its slot, so the usual "run failed: ask
 again" path takes over.
@@ -20,13 +20,8 @@ HOST_TAG = "tsplatform/worker_host"
 
 
 def worker_tags() -> dict[str, str]:
-    """Tags a run's worker adds to its own run, so others can tell whether it is still alive."""
+    """Tags for a run executed in this process, so others can tell whether it is still alive."""
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def tag_run_with_worker(context: dg.AssetExecutionContext) -> None:
-    """Called first thing by a writing step (run in the run's process or its step process)."""
-    context.instance.add_run_tags(context.run_id, worker_tags())
 
 
 def fail_if_worker_gone(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: str) -> bool:
@@ -43,7 +38,7 @@ def fail_if_worker_gone(instance: dg.DagsterInstance, run: dg.DagsterRun, reason
 def _worker_gone(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     pid = _run_worker_pid(instance, run.run_id) if _launched_here(instance) else None
     host = socket.gethostname()
-    if pid is None:  # run in-process by `tsplatform ingest`, or not started yet: the tags, if any
+    if pid is None:  # executed in-process by `tsplatform ingest`, or not started yet: the tags, if any
         pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
     if pid is None or host != socket.gethostname():
         return False  # not ours to judge (another machine, or not started yet): run monitoring's job

@@ -38,6 +38,10 @@ class Session(ABC):
     def load_frame(self, name: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
         """Make ``frame`` queryable as the temporary table ``name`` for this transaction (bulk, not row by row)."""
 
+    @abstractmethod
+    def append_frame(self, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+        """Append ``frame`` to the permanent ``table`` in bulk (its columns, cast to ``column_types``)."""
+
     def lock_for_migration(self) -> None:
         """Serialise schema changes between processes (a no-op where the database already does)."""
 

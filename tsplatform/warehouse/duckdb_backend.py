@@ -39,6 +39,11 @@ class DuckDBSession(Session):
         arrow = self._register(f"{name}__frame", frame, column_types)
         self._connection.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {_casts(column_types)} FROM "{arrow}"')
 
+    def append_frame(self, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+        arrow = self._register(f"{table}__append", frame, column_types)
+        names = ", ".join(f'"{c}"' for c in column_types)
+        self._connection.execute(f'INSERT INTO "{table}" ({names}) SELECT {_casts(column_types)} FROM "{arrow}"')
+
     def _register(self, view: str, frame: pd.DataFrame, column_types: dict[str, str]) -> str:
         self._connection.register(view, _as_arrow(frame[list(column_types)]))
         self._registered.append(view)

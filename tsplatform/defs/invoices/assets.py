@@ -8,7 +8,6 @@ from dagster_pandera import pandera_schema_to_dagster_type
 from pydantic import Field
 
 from tsplatform.defs.invoices.partitions import upload_batches
-from tsplatform.defs.run_workers import tag_run_with_worker
 from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from tsplatform.ingest.processing import BatchFailedError, BatchOutcome, process_batch
 from tsplatform.ingest.validation import invoice_row_schema
@@ -85,7 +84,6 @@ class InvoiceBatchConfig(dg.Config):
 def ingest_invoice_batch(context: dg.AssetExecutionContext, config: InvoiceBatchConfig, warehouse: WarehouseResource):
     """Validate, impute and upsert one uploaded file (the partition is its batch id)."""
     batch_num = context.partition_key
-    tag_run_with_worker(context)  # lets a later look tell if this worker died
     try:
         outcome = process_batch(
             warehouse.open(), batch_num, context.run_id, reprocess=config.reprocess_completed, log=context.log.info

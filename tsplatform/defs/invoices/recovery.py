@@ -25,7 +25,7 @@ def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=
         if not runs and batch in processing:  # started by a run this instance does not know (storage reset)
             stale.append((batch, str(processing[batch])))
             continue
-        if any(fail_if_worker_gone(instance, run, "the process running this batch was killed") for run in runs):
+        if [run for run in runs if fail_if_worker_gone(instance, run, "the process running this batch was killed")]:
             runs = _runs_of(instance, batch)
         if not runs or any(not run.is_finished for run in runs) or runs[0].tags.get(WILL_RETRY_TAG) == "true":
             continue  # never asked for yet (the waiting request does it), still going, or Dagster retries it

@@ -15,7 +15,6 @@ import pandas as pd
 from pydantic import Field
 
 from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
-from tsplatform.defs.run_workers import tag_run_with_worker
 from tsplatform.defs.stream import analysis
 from tsplatform.defs.stream.checks import (
     anomalies_markdown,
@@ -138,7 +137,6 @@ def ingest_sensor_readings(
 ):
     """Read one cursor range of the stream and store it in one transaction (readings, rejected lines,
     ledger row in sensor_stream_ranges)."""
-    tag_run_with_worker(context)  # lets the sensor tell if this worker died
     source = JsonlSegmentSource(data_folder.paths().stream)
     try:
         outcome = ingest_range(warehouse.open(), source, config.start, config.end, context.run_id)

@@ -46,7 +46,6 @@ STREAM_RANGE_TAG = "tsplatform/stream_range"
 STREAM_ATTEMPT_TAG = "tsplatform/stream_attempt"
 
 STORED, RUNNING, NOT_LAUNCHED, FAILED = "stored", "running", "not launched", "failed"
-_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 def interval_from_environment() -> int:
@@ -79,15 +78,15 @@ def range_status(instance: dg.DagsterInstance, entry: PendingRange) -> str:
     runs = list(instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: entry.run_key})))
     if not runs:
         return NOT_LAUNCHED
-    if any(fail_if_worker_gone(instance, run, "the process running this stream range was killed") for run in runs):
+    if [run for run in runs if fail_if_worker_gone(instance, run, "the process running this stream range was killed")]:
         runs = list(instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: entry.run_key})))
     family = list(runs)
     for run in runs:
         if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             family += instance.get_runs(filters=dg.RunsFilter(tags={ROOT_RUN_ID_TAG: run.root_run_id or run.run_id}))
-    if any(run.status in _FINISHED and _ingest_step_succeeded(instance, run.run_id) for run in family):
+    if any(run.is_finished and _ingest_step_succeeded(instance, run.run_id) for run in family):
         return STORED
-    if any(run.status not in _FINISHED for run in family):
+    if any(not run.is_finished for run in family):
         return RUNNING
     records = [instance.get_run_record_by_id(run.run_id) for run in family]
     newest = max(records, key=lambda record: record.create_timestamp).dagster_run
