@@ -85,22 +85,56 @@ def cores() -> int:
 
 
 class Stopwatch:
-    """Wall and CPU time (this process and its waited-for children: pool workers, cmdstan)."""
+    """Wall and CPU time of this process and everything it started: waited-for children (cmdstan)
+    from ``getrusage``, plus live children read from /proc with what they reaped (a forkserver
+    and the pool workers it forked and reaped never reach ``getrusage`` of this process)."""
 
     def __enter__(self) -> "Stopwatch":
+        self._live = _live_children_cpu()
         self._wall = time.perf_counter()
         self._cpu = _cpu_seconds()
         return self
 
     def __exit__(self, *exc) -> None:
         self.wall = time.perf_counter() - self._wall
-        self.cpu = _cpu_seconds() - self._cpu
+        _wait_for_grandchildren_reaped()
+        live = _live_children_cpu()
+        self.cpu = _cpu_seconds() - self._cpu + sum(seconds - self._live.get(pid, 0.0) for pid, seconds in live.items())
 
 
 def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _proc_stats() -> Iterator[tuple[int, int, list[str]]]:
+    """(pid, parent pid, fields after the command name) of every process in /proc."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        yield int(entry.name), int(fields[1]), fields
+
+
+def _live_children_cpu() -> dict[int, float]:
+    """CPU seconds (utime + stime + reaped children's) of each live child of this process."""
+    me, tick = os.getpid(), os.sysconf("SC_CLK_TCK")
+    return {pid: sum(int(v) for v in fields[11:15]) / tick for pid, parent, fields in _proc_stats() if parent == me}
+
+
+def _wait_for_grandchildren_reaped(timeout: float = 5.0) -> None:
+    """A forkserver reaps the workers it forked shortly after they exit: wait until it has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = set(_live_children_cpu())
+        if not any(parent in children for _, parent, _ in _proc_stats()):
+            return
+        time.sleep(0.05)
 
 
 # --- data ------------------------------------------------------------------------------------------
