@@ -21,16 +21,15 @@ $(DAGSTER_HOME)/dagster.yaml:
 setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 ## Run the platform locally (embedded SQLite + DuckDB): uploads the sample data, starts the sensor-stream
-## generator and Dagster on 127.0.0.1:3000.
+## generator and Dagster on 127.0.0.1:3000. Both run under tsplatform.cli.run_local, which stops them
+## all on Ctrl-C, SIGINT, SIGTERM or SIGHUP, with or without a terminal.
 run: setup
 	$(BIN)/tsplatform upload --skip-known data/sample/*.csv
 	$(BIN)/tsplatform upload --skip-known --date-format "%m/%d/%Y" \
 	    --columns "Order Date=Date,Product ID=product_id,Category=category,Sales=sales" \
 	    data/sample/mapped/*.csv
 	@ls $(TSPLATFORM_DATA_DIR)/stream/*.jsonl >/dev/null 2>&1 || $(BIN)/tsplatform stream backfill --days 1
-	trap 'kill $$generator 2>/dev/null' EXIT; \
-	$(BIN)/tsplatform stream >/dev/null 2>&1 & generator=$$!; \
-	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
+	exec $(BIN)/python -m tsplatform.cli.run_local --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
 
 ## Same, on PostgreSQL (Dagster storage and warehouse) at $$DAGSTER_POSTGRES_HOST (default: the local server).
 run-postgres: export DAGSTER_HOME := $(CURDIR)/.dagster_home_postgres
@@ -47,7 +46,7 @@ run-postgres: setup
 	$(BIN)/tsplatform db create $$PG_URL/$$DAGSTER_POSTGRES_DB
 	$(BIN)/tsplatform db init
 	$(BIN)/tsplatform upload --skip-known data/sample/*.csv
-	$(BIN)/dagster dev --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
+	exec $(BIN)/python -m tsplatform.cli.run_local --no-stream --host 127.0.0.1 --port $${PORT:-3000} --workspace workspace.yaml
 
 ## Headless Chromium for the UI check (Debian's package; needs root or a pre-installed chromium).
 browser:

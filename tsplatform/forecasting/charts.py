@@ -37,6 +37,7 @@ th, td { border-bottom: 1px solid #ddd; padding: .35rem .8rem; text-align: right
 th:first-child, td:first-child { text-align: left; }
 tr.best { background: #fff4d6; font-weight: 600; }
 td.flag { color: #a15c00; text-align: left; font-family: monospace; }
+td.note { color: #666; text-align: left; font-style: italic; }
 a { color: #1f5fbf; }
 """
 
@@ -113,7 +114,7 @@ def render_category_chart(
     )
     body = (
         f"<h1>{name}</h1>\n"
-        f'<p class="sub">Chosen model (lowest backtest MASE): <strong>{html.escape(str(best_model))}</strong></p>\n'
+        f'<p class="sub">Chosen model ({_choice_reason(summary)}): <strong>{html.escape(str(best_model))}</strong></p>\n'
         f"{chart}\n<h2>Backtest</h2>\n{_metrics_table(summary, forecast_df, best_model)}\n"
     )
     if index_href:
@@ -127,7 +128,8 @@ def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: 
     """Write an index page linking every category page.
 
     Each entry needs ``category`` and ``path`` (the page file); ``best_model``, ``mase``,
-    ``smape``, ``coverage`` and ``flags`` are shown when present.
+    ``smape``, ``coverage`` and ``flags`` are shown when present, ``note`` in place of the
+    three scores (e.g. a category without a backtest).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,17 +143,33 @@ def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: 
         cells = [
             f'<td><a href="{href}">{html.escape(str(entry["category"]))}</a></td>',
             f"<td>{html.escape(str(entry.get('best_model', '')))}</td>",
-            *(f"<td>{_number(entry.get(key))}</td>" for key in ("mase", "smape", "coverage")),
+            *_score_cells(entry),
             f'<td class="flag">{html.escape(str(entry.get("flags", "") or ""))}</td>',
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     table = (
-        "<table><thead><tr><th>Category</th><th>Best model</th><th>MASE</th><th>sMAPE %</th>"
+        "<table><thead><tr><th>Category</th><th>Chosen model</th><th>MASE</th><th>sMAPE %</th>"
         "<th>Coverage</th><th>Flags</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
     )
     safe_title = html.escape(title)
     path.write_text(_page(safe_title, f"<h1>{safe_title}</h1>\n{table}"), encoding="utf-8")
     return path
+
+
+def _choice_reason(summary: pd.DataFrame) -> str:
+    """Why the chosen model was chosen: by backtest only when the backtest scored something."""
+    if summary.empty:
+        return "fallback: series too short for a backtest"
+    scores = pd.to_numeric(summary.get("mase", pd.Series(dtype="float64")), errors="coerce")
+    if not scores.abs().lt(math.inf).any():
+        return "fallback: the backtest scored no model"
+    return "lowest backtest MASE"
+
+
+def _score_cells(entry: Mapping) -> list[str]:
+    if entry.get("note"):
+        return [f'<td colspan="3" class="note">{html.escape(str(entry["note"]))}</td>']
+    return [f"<td>{_number(entry.get(key))}</td>" for key in ("mase", "smape", "coverage")]
 
 
 def _recent_history(history: pd.Series, forecast_df: pd.DataFrame, history_points: int | None) -> pd.Series:

@@ -84,9 +84,27 @@ def _add_forecast(figure, forecast: pd.DataFrame, go) -> None:
     figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["lower"], mode="lines", line={"width": 0},
                                 fill="tonexty", fillcolor="rgba(52, 152, 219, 0.2)", name=interval))
     period = forecast.attrs.get("period")
-    label = f"forecast (period {period})" if period is not None else "forecast"
+    label = f"forecast (period {format_period(period)})" if period is not None else "forecast"
     figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines", name=html.escape(label),
                                 line={"color": "#2980b9", "dash": "dash"}))
+
+
+def format_period(period: pd.Timedelta | str | float) -> str:
+    """A period as a planner reads it: ``24 h``, ``8 h``, ``30 min``, ``1 d 2 h`` (days only above
+    24 h, zero parts left out); a number is taken as seconds."""
+    delta = pd.to_timedelta(period, unit="s") if isinstance(period, (int, float)) else pd.Timedelta(period)
+    sign, seconds = ("-" if delta < pd.Timedelta(0) else ""), abs(delta).total_seconds()
+    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    if seconds <= 86_400:
+        units = units[1:]
+    parts = []
+    for unit, size in units:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{int(count)} {unit}")
+    if seconds:  # a fraction of a second
+        parts.append(f"{seconds:g} s")
+    return sign + (" ".join(parts) or "0 s")
 
 
 def _thin(series: pd.Series, max_points: int | None) -> pd.Series:
