@@ -26,16 +26,25 @@ def _warehouse():
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--columns", "columns", help='Map source columns, e.g. "Order Date=Date,Product ID=product_id,Category=category,Sales=sales".')
 @click.option("--date-format", default="%Y-%m-%d", show_default=True, help="strptime format of the date column.")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone whose calendar day an invoice belongs to: a timestamp with an offset (%z) is converted to it, "
+    "a naive one is its wall-clock time; the time of day is then dropped.",
+)
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file (utf-8-sig reads UTF-8 with or without BOM).")
 @click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
 @click.option("--allow-negative", is_flag=True, help="Accept negative sales (returns, corrections).")
 @click.option("--skip-known", is_flag=True, help="Do not copy a file whose content was already uploaded.")
-def upload(files, columns, date_format, encoding, delimiter, allow_negative, skip_known):
+def upload(files, columns, date_format, timezone, encoding, delimiter, allow_negative, skip_known):
     """Copy FILES into the landing folder (atomically), with their upload options."""
     from tsplatform.warehouse import uploads as upload_table
 
     try:
-        options = UploadOptions(parse_column_mapping(columns), date_format, encoding, delimiter, allow_negative).validated()
+        options = UploadOptions(
+            parse_column_mapping(columns), date_format, encoding, delimiter, allow_negative, timezone
+        ).validated()
     except InvalidOptionsError as problem:
         raise click.UsageError(str(problem)) from problem
     paths = settings.data_paths().ensure()
@@ -114,6 +123,7 @@ def ingest(fmt):
 _REPORT_COLUMNS = [
     "batch_num", "original_filename", "status", "num_total_rows", "num_rejected_rows", "num_imputed_rows",
     "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows", "duplicate_of", "error_log",
+    "notes",
 ]
 
 
@@ -122,7 +132,7 @@ _REPORT_COLUMNS = [
 @click.option("--limit", type=int, default=None)
 @click.option("--all-columns", is_flag=True, help="Show every column of upload_metadata.")
 def uploads(fmt, limit, all_columns):
-    """Every upload: file, batch, status, counts, what it duplicates, error log."""
+    """Every upload: file, batch, status, counts, what it duplicates, error log, notes."""
     from tsplatform.warehouse import uploads as upload_table
 
     with _warehouse().transaction() as session:

@@ -15,6 +15,12 @@ from tsplatform.warehouse import Warehouse, open_warehouse
 WAREHOUSE_WRITER_POOL = "warehouse_writer"  # DuckDB allows one writer process: writers share a pool of 1
 
 
+def warehouse_storage_kind(url: str | None = None) -> str:
+    """The Dagster kind of the warehouse at ``url`` (default: the configured one): duckdb or postgres."""
+    url = url or settings.warehouse_url()
+    return "postgres" if url.startswith(("postgresql://", "postgres://", "postgresql+")) else "duckdb"
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The project's tables. ``url``: ``duckdb:///path`` or ``postgresql://...``; empty = environment."""
 

@@ -22,8 +22,8 @@ class PreparedBatch:
     rejected: pd.DataFrame  # line_number, raw_*, raw_record, reason
     num_total_rows: int
     num_rejected_rows: int
-    num_missing_rows: int
-    num_imputed_rows: int
+    num_missing_rows: int  # keys (after merging their lines) with no sales in the file
+    num_imputed_rows: int  # of those, the keys filled; the others keep the real value already stored
     num_duplicate_key_rows: int
     extra_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -39,22 +39,26 @@ class PreparedBatch:
 
 
 def prepare_batch(path: Path, options: UploadOptions, last_known: LastKnownLookup | None = None) -> PreparedBatch:
-    """Read, validate, impute and merge one upload. Raises ``UnreadableUploadError`` for a file
+    """Read, validate, merge and impute one upload. Raises ``UnreadableUploadError`` for a file
     that is not a table with the required columns (the whole batch fails)."""
     raw = read_upload(path, options)
-    validation = validate_rows(raw, options.date_format, options.allow_negative_sales)
-    imputation = impute_missing_sales(validation.valid, last_known)
-    rows, num_merged = merge_duplicate_keys(imputation.rows)
+    validation = validate_rows(raw, options.date_format, options.allow_negative_sales, options.timezone)
+    # merged first: a blank line beside a line with a value is not a missing day
+    merged, num_merged = merge_duplicate_keys(validation.valid)
+    imputation = impute_missing_sales(merged, last_known)
+    rows = imputation.rows
     notes = list(raw.notes)
     if imputation.num_filled_with_zero:
         notes.append(f"{imputation.num_filled_with_zero} missing sales had no earlier value and were set to 0")
+    if imputation.num_kept_stored:
+        notes.append(f"{imputation.num_kept_stored} missing sales kept the real value already stored")
     return PreparedBatch(
         rows=rows,
         rejected=validation.rejected,
         num_total_rows=raw.num_records,
         num_rejected_rows=len(validation.rejected),
         num_missing_rows=imputation.num_missing,
-        num_imputed_rows=imputation.num_missing,
+        num_imputed_rows=imputation.num_imputed,
         num_duplicate_key_rows=num_merged,
         extra_columns=raw.extra_columns,
         notes=notes,

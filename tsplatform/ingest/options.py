@@ -1,4 +1,4 @@
-"""How to read one upload: column mapping, date format, encoding, delimiter.
+"""How to read one upload: column mapping, date format, time zone, encoding, delimiter.
 
 The options travel with the file as a JSON sidecar (``<file>.upload.json``) written by
 ``tsplatform upload``, so a mapping given on the command line reaches the Dagster run that reads
@@ -8,11 +8,13 @@ the file, and is recorded with the batch.
 from __future__ import annotations
 
 import json
+import zoneinfo
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SIDECAR_SUFFIX = ".upload.json"
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
+DEFAULT_TIMEZONE = "UTC"
 REQUIRED_COLUMNS = ("Date", "product_id", "category", "sales")
 
 
@@ -32,6 +34,9 @@ class UploadOptions:
     encoding: str = "utf-8-sig"  # utf-8 with or without BOM
     delimiter: str = ","
     allow_negative_sales: bool = False
+    # the zone whose calendar day an invoice belongs to: timestamps with an offset are converted
+    # to it, naive ones are taken as its wall-clock time (see validation.parse_dates)
+    timezone: str = DEFAULT_TIMEZONE
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -59,7 +64,20 @@ class UploadOptions:
             "".encode(self.encoding)
         except LookupError as error:
             raise InvalidOptionsError(f"unknown encoding {self.encoding!r}") from error
-        return UploadOptions(mapping, self.date_format, self.encoding, self.delimiter, self.allow_negative_sales)
+        zone_of(self.timezone)
+        return UploadOptions(
+            mapping, self.date_format, self.encoding, self.delimiter, self.allow_negative_sales, self.timezone
+        )
+
+
+def zone_of(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA time zone ``name`` (e.g. ``Europe/London``), or InvalidOptionsError."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise InvalidOptionsError(
+            f"unknown time zone {name!r}; use an IANA name such as UTC, Europe/London or America/New_York"
+        ) from error
 
 
 def parse_column_mapping(text: str | None) -> dict[str, str]:

@@ -20,6 +20,7 @@ from tsplatform.ingest.reading import UnreadableUploadError
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
+from tsplatform.warehouse.errors import is_transient
 
 
 class BatchFailedError(Exception):
@@ -73,12 +74,18 @@ def process_batch(
 
     try:
         log(f"writing {len(prepared.rows)} rows and {len(prepared.rejected)} rejected rows of {batch_num} in one transaction")
-        counts = _apply(warehouse, batch_num, upload["file_hash"], prepared, reprocess, run_id)
+        counts = _apply(warehouse, upload, prepared, reprocess, run_id)
     except _AlreadyCompletedError as done:
         return BatchOutcome(batch_num, "skipped", upload=upload, message=str(done))
     except Exception as problem:
-        _fail(warehouse, batch_num, f"writing the batch failed and was rolled back: {problem!r}")
-        raise
+        # a lost connection or a lock not granted may pass: re-raised for the step's retry policy;
+        # anything else (a constraint, a type error) fails the same way again: the batch fails now
+        reason = f"writing the batch failed and was rolled back: {type(problem).__name__}: {problem}"
+        if is_transient(problem):
+            _fail_if_reachable(warehouse, batch_num, f"{reason} (a transient error)")
+            raise
+        _fail(warehouse, batch_num, reason)
+        raise BatchFailedError(reason) from problem
     with warehouse.transaction() as session:
         upload = upload_table.get_upload(session, batch_num) or upload
     return BatchOutcome(batch_num, "completed", counts=counts, prepared=prepared, upload=upload)
@@ -88,13 +95,16 @@ class _AlreadyCompletedError(Exception):
     pass
 
 
-def _apply(
-    warehouse: Warehouse, batch_num: str, file_hash: str, prepared: PreparedBatch, reprocess: bool, run_id: str | None
-) -> dict[str, int]:
+def _apply(warehouse: Warehouse, upload: dict, prepared: PreparedBatch, reprocess: bool, run_id: str | None) -> dict[str, int]:
+    batch_num = upload["batch_num"]
     with warehouse.transaction() as session:
         if upload_table.claim_for_processing(session, batch_num, run_id, reprocess) == "completed":
             raise _AlreadyCompletedError(f"{batch_num} was completed by another run meanwhile")
-        upserted = invoice_table.upsert_invoices(session, prepared.rows, batch_num, file_hash)
+        upserted = invoice_table.upsert_invoices(
+            session, prepared.rows, batch_num, upload["file_hash"], uploaded_at=upload["uploaded_at"]
+        )
+        if upserted.kept_newer:
+            prepared.notes.append(f"{upserted.kept_newer} rows kept the value of a newer upload (counted unchanged)")
         invoice_table.insert_rejected_rows(session, prepared.rejected, batch_num)
         counts = {**prepared.counts(), **upserted.as_metadata_counts()}
         upload_table.mark_completed(
@@ -107,7 +117,7 @@ def _apply(
     return counts
 
 
-def _last_known(warehouse: Warehouse, wanted: pd.DataFrame) -> pd.Series:
+def _last_known(warehouse: Warehouse, wanted: pd.DataFrame) -> pd.DataFrame:
     with warehouse.transaction() as session:
         return invoice_table.last_known_sales(session, wanted)
 
@@ -115,3 +125,12 @@ def _last_known(warehouse: Warehouse, wanted: pd.DataFrame) -> pd.Series:
 def _fail(warehouse: Warehouse, batch_num: str, reason: str) -> None:
     with warehouse.transaction() as session:
         upload_table.mark_failed(session, batch_num, reason)
+
+
+def _fail_if_reachable(warehouse: Warehouse, batch_num: str, reason: str) -> None:
+    """``_fail`` when the database answers; when it does not, the batch stays 'processing' and the
+    error being handled is the one worth raising (a retry claims the batch again either way)."""
+    try:
+        _fail(warehouse, batch_num, reason)
+    except Exception:
+        pass

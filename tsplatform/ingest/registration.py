@@ -3,6 +3,11 @@
 This is the body of the landing sensor (and of ``tsplatform ingest``), kept free of Dagster so it
 can be tested and reused. A lock file serialises registrations, so the daemon's sensor and a CLI
 ingest never register the same file twice.
+
+A file leaves landing only together with its row: inside the transaction that inserts its
+``upload_metadata`` row it is moved (to ``uploads/``, ``duplicates/`` or ``quarantine/``), and if
+the row cannot be written or committed the move is undone, so the file is back in landing for the
+next look and never sits elsewhere unaccounted for.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock
 
@@ -70,9 +76,12 @@ def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registr
         batch_num = _free_batch_id(session, make_batch_id(file.name, uploaded_at, file_hash))
         earlier = upload_table.batch_with_hash(session, file_hash)
     if earlier:
-        archived = move_without_overwrite(file, paths.duplicates, stored_name(batch_num, file.name, uploaded_at))
-        _move_sidecar(file, archived)
-        _record(warehouse, batch_num, file, archived, file_hash, size, uploaded_at, "duplicate", duplicate_of=earlier)
+        archived = _move_and_record(
+            warehouse, file, paths, paths.duplicates, stored_name(batch_num, file.name, uploaded_at),
+            lambda archived: _new_upload(
+                batch_num, file, archived, file_hash, size, uploaded_at, "duplicate", duplicate_of=earlier
+            ),
+        )
         return Registration(batch_num, file.name, archived, file_hash, "duplicate", duplicate_of=earlier)
 
     error = None
@@ -83,23 +92,19 @@ def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registr
     if size > max_upload_bytes():
         error = f"the file is {size:,} bytes, over the upload limit of {max_upload_bytes():,} bytes (TSPLATFORM_MAX_UPLOAD_BYTES)"
 
-    stored = move_without_overwrite(file, paths.uploads, stored_name(batch_num, file.name, uploaded_at))
-    _move_sidecar(file, stored)
-    try:
-        _record(
-            warehouse, batch_num, file, stored, file_hash, size, uploaded_at,
+    stored = _move_and_record(
+        warehouse, file, paths, paths.uploads, stored_name(batch_num, file.name, uploaded_at),
+        lambda stored: _new_upload(
+            batch_num, file, stored, file_hash, size, uploaded_at,
             "failed" if error else "uploaded",
             mapping=options.column_mapping if options else None,
             date_format=options.date_format if options else None,
+            timezone=options.timezone if options else None,
             encoding=options.encoding if options else None,
             delimiter=options.delimiter if options else None,
             error_log=error,
-        )
-    except BaseException:
-        # Not recorded: put the file back so the next look tries again. Nothing is lost.
-        move_without_overwrite(stored, paths.landing, file.name)
-        _move_sidecar(stored, paths.landing / file.name)
-        raise
+        ),
+    )
     return Registration(batch_num, file.name, stored, file_hash, "failed" if error else "uploaded", error=error)
 
 
@@ -107,8 +112,10 @@ def _refuse(file: Path, paths: DataPaths, warehouse: Warehouse, uploaded_at: dt.
     """Keep the entry (moved aside, not followed) and record why it was refused."""
     with warehouse.transaction() as session:
         batch_num = _free_batch_id(session, make_batch_id(file.name, uploaded_at, "000000"))
-    kept = move_without_overwrite(file, paths.rejected_files, stored_name(batch_num, file.name, uploaded_at))
-    _record(warehouse, batch_num, file, kept, "", 0, uploaded_at, "failed", error_log=reason)
+    kept = _move_and_record(
+        warehouse, file, paths, paths.rejected_files, stored_name(batch_num, file.name, uploaded_at),
+        lambda kept: _new_upload(batch_num, file, kept, "", 0, uploaded_at, "failed", error_log=reason),
+    )
     return Registration(batch_num, file.name, kept, "", "failed", error=reason)
 
 
@@ -123,15 +130,35 @@ def _free_batch_id(session, batch_id: str) -> str:
     return candidate
 
 
+def _move_and_record(
+    warehouse: Warehouse, file: Path, paths: DataPaths, folder: Path, name: str,
+    upload_for: Callable[[Path], upload_table.NewUpload],
+) -> Path:
+    """Move ``file`` (and its sidecar) into ``folder`` and insert its row in one transaction; if the
+    row is not committed, move both back to landing and re-raise: the next look registers it again."""
+    moved = None
+    try:
+        with warehouse.transaction() as session:
+            moved = move_without_overwrite(file, folder, name)
+            _move_sidecar(file, moved)
+            upload_table.insert_upload(session, upload_for(moved))
+    except BaseException:
+        if moved is not None:
+            back = move_without_overwrite(moved, paths.landing, file.name)
+            _move_sidecar(moved, back)
+        raise
+    return moved
+
+
 def _move_sidecar(original: Path, stored: Path) -> None:
     sidecar = sidecar_path(original)
     if sidecar.exists():
         move_without_overwrite(sidecar, stored.parent, sidecar_path(stored).name)
 
 
-def _record(warehouse, batch_num, file, stored, file_hash, size, uploaded_at, status, *, duplicate_of=None,
-            mapping=None, date_format=None, encoding=None, delimiter=None, error_log=None) -> None:
-    upload = upload_table.NewUpload(
+def _new_upload(batch_num, file, stored, file_hash, size, uploaded_at, status, *, duplicate_of=None, mapping=None,
+                date_format=None, timezone=None, encoding=None, delimiter=None, error_log=None) -> upload_table.NewUpload:
+    return upload_table.NewUpload(
         batch_num=batch_num,
         original_filename=file.name,
         stored_filename=str(stored),
@@ -141,10 +168,9 @@ def _record(warehouse, batch_num, file, stored, file_hash, size, uploaded_at, st
         status=status,
         column_mapping=json.dumps(mapping, ensure_ascii=False) if mapping else None,
         date_format=date_format,
+        timezone=timezone,
         encoding=encoding,
         delimiter=delimiter,
         duplicate_of=duplicate_of,
         error_log=error_log,
     )
-    with warehouse.transaction() as session:
-        upload_table.insert_upload(session, upload)

@@ -9,6 +9,12 @@ and a few thousand products. Each distinct text is parsed once, the text columns
 and pandera validates a column's *distinct* values (its column rules look at one value at a time),
 then the verdict is spread back to the rows by their codes. Rules that read several columns
 (``sales_is_number``) run on the whole frame, which is all numbers and codes by then.
+
+The invoice key is a calendar day. A date column that carries a time of day (``2010-12-01 08:26:00``)
+is truncated to its day, so the lines of one product at different times of one day become lines of
+one key (summed later, like any repeated key). The day is the one in the upload's time zone
+(``--timezone``, UTC by default): a timestamp with an offset (``%z``) is converted to that zone
+first; a naive timestamp is already that zone's wall-clock time and is just truncated.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from tsplatform.ingest.options import DEFAULT_DATE_FORMAT
+from tsplatform.ingest.options import DEFAULT_DATE_FORMAT, DEFAULT_TIMEZONE, zone_of
 from tsplatform.ingest.reading import RawUpload
 
 MAX_ABS_SALES = 1e10
@@ -72,7 +78,7 @@ def invoice_row_schema(
     return pa.DataFrameSchema(
         name="invoice_upload_rows",
         description=(
-            f"Rows of an invoice upload. Date parses with {date_format}; product_id and category non-empty after "
+            f"Rows of an invoice upload. Date parses with {date_format} (a time of day is cut to its day); product_id and category non-empty after "
             f"trimming (at most {MAX_KEY_LENGTH} characters); sales numeric, finite, below 1e10 in magnitude, "
             f"{'any sign' if allow_negative_sales else 'not negative'}, or empty (missing: imputed)."
         ),
@@ -113,16 +119,14 @@ class ValidationResult:
     rejected: pd.DataFrame  # line_number, raw_date, raw_product_id, raw_category, raw_sales, raw_record, reason
 
 
-def parse_rows(raw: RawUpload, date_format: str) -> pd.DataFrame:
+def parse_rows(raw: RawUpload, date_format: str, timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
     """Typed columns next to the raw text they came from; text columns are categoricals."""
     rows = raw.rows
     sales_raw = _stripped(rows["sales"])
     return pd.DataFrame(
         {
             "line_number": rows["line_number"].to_numpy(),
-            "date": _parse_distinct(
-                rows["Date"], lambda text: pd.to_datetime(text.str.strip(), format=date_format, errors="coerce")
-            ),
+            "date": _parse_distinct(rows["Date"], lambda text: parse_days(text, date_format, timezone)),
             "product_id": _stripped(rows["product_id"]),
             "category": _stripped(rows["category"]),
             "sales": _parse_distinct(sales_raw, lambda text: pd.to_numeric(text, errors="coerce").astype("float64")),
@@ -130,6 +134,18 @@ def parse_rows(raw: RawUpload, date_format: str) -> pd.DataFrame:
         },
         index=rows.index,
     )
+
+
+def parse_days(text: pd.Series, date_format: str, timezone: str = DEFAULT_TIMEZONE) -> pd.Series:
+    """The calendar day of each text in ``timezone``, as naive midnight datetimes (NaT where the text
+    does not match ``date_format``). Offsets (``%z``, ``%Z``) are converted to the zone first."""
+    text = text.str.strip()
+    if "%z" in date_format or "%Z" in date_format:
+        moments = pd.to_datetime(text, format=date_format, errors="coerce", utc=True)
+        local = moments.dt.tz_convert(zone_of(timezone)).dt.tz_localize(None)
+    else:
+        local = pd.to_datetime(text, format=date_format, errors="coerce")
+    return local.dt.normalize()
 
 
 def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -154,9 +170,12 @@ def _stripped(column: pd.Series) -> pd.Series:
 
 
 def validate_rows(
-    raw: RawUpload, date_format: str = DEFAULT_DATE_FORMAT, allow_negative_sales: bool = False
+    raw: RawUpload,
+    date_format: str = DEFAULT_DATE_FORMAT,
+    allow_negative_sales: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> ValidationResult:
-    parsed = parse_rows(raw, date_format)
+    parsed = parse_rows(raw, date_format, timezone)
     schema = invoice_row_schema(date_format, allow_negative_sales)
     failed_checks = _failed_checks_by_row(schema, parsed)
 

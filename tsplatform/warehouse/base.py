@@ -45,6 +45,11 @@ class Session(ABC):
     def lock_for_migration(self) -> None:
         """Serialise schema changes between processes (a no-op where the database already does)."""
 
+    def lock_table_for_writing(self, table: str) -> None:
+        """Until this transaction ends, let no other writer change ``table`` (readers go on): a
+        read-compare-write then sees every write committed before it. A no-op where the database
+        has one writer at a time already (DuckDB: one writer process)."""
+
     def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = self.fetch_all(sql, params)
         return rows[0] if rows else None

@@ -4,6 +4,13 @@ The upsert is two set-based statements over a staged copy of the batch (update w
 insert what is new), portable between DuckDB and PostgreSQL; the caller's transaction makes the
 whole batch (rows, quarantine, accounting) land together or not at all.
 
+Which value a key keeps does not depend on the order batches commit in: a real value beats an
+imputed one, and between two real (or two imputed) values the newer upload wins, by
+(``upload_metadata.uploaded_at``, ``batch_num``). Each row records the newest upload that carried
+its value (``source_uploaded_at``, ``source_batch_num``); an upload that loses is counted unchanged.
+Writers of ``invoice_data`` take turns (PostgreSQL runs several at once), so the comparison sees
+every batch committed before it.
+
 A first load (no stored row in the batch's date range, so every key is new) skips the staging and
 the comparison: the rows go straight into ``invoice_data`` (PostgreSQL: one COPY in key order),
 which is most of the cost of a large upload.
@@ -41,16 +48,30 @@ _NEW_ROW_TYPES = {
     "created_at": "TIMESTAMP",
     "updated_at": "TIMESTAMP",
     "version": "INTEGER",
+    "source_uploaded_at": "TIMESTAMP",
+    "source_batch_num": "VARCHAR",
 }
 _SAME_KEY = "i.date = s.date AND i.product_id = s.product_id AND i.category = s.category"
 _CHANGED = "(i.sales <> s.sales OR i.is_imputed <> s.is_imputed)"
+# the incoming upload ``n`` takes precedence over the upload that set the stored row ``i``: real over
+# imputed, then the newer (uploaded_at, batch_num); a row from before the source columns counts oldest
+_WINS = """(
+    (NOT s.is_imputed AND i.is_imputed)
+    OR (s.is_imputed = i.is_imputed AND (
+        i.source_uploaded_at IS NULL
+        OR n.uploaded_at > i.source_uploaded_at
+        OR (n.uploaded_at = i.source_uploaded_at AND n.batch_num >= COALESCE(i.source_batch_num, ''))
+    ))
+)"""
 
 
 @dataclass(frozen=True)
 class UpsertCounts:
     inserted: int
     updated: int
-    unchanged: int
+    unchanged: int  # including the keys below, which this batch did not change
+    kept_newer: int = 0  # keys whose stored value came from a newer upload
+    kept_real: int = 0  # keys this batch had no value for, holding a real value
 
     def as_metadata_counts(self) -> dict[str, int]:
         return {
@@ -60,38 +81,82 @@ class UpsertCounts:
         }
 
 
-def upsert_invoices(session: Session, rows: pd.DataFrame, batch_num: str, file_hash: str) -> UpsertCounts:
-    """New keys get version 1; changed keys version + 1 and this batch; unchanged keys are left alone."""
+def upsert_invoices(
+    session: Session, rows: pd.DataFrame, batch_num: str, file_hash: str, uploaded_at: dt.datetime
+) -> UpsertCounts:
+    """New keys get version 1; changed keys version + 1 and this batch, unless the stored value
+    takes precedence (a real value over an imputed one, a newer upload's); the rest is left alone.
+
+    ``uploaded_at`` is the batch's ``upload_metadata.uploaded_at``."""
+    session.lock_table_for_writing("invoice_data")
+    uploaded_at = pd.Timestamp(uploaded_at).to_pydatetime()
     if len(rows) and not _stored_between(session, rows["date"].min(), rows["date"].max()):
-        _append_new(session, rows, batch_num, file_hash, utc_now())
+        _append_new(session, rows, batch_num, file_hash, uploaded_at, utc_now())
         return UpsertCounts(inserted=len(rows), updated=0, unchanged=0)
     session.load_frame("staged_invoices", rows, _STAGED_TYPES)
-    inserted, updated = _set_aside_changes(session)
+    confirm = _older_upload_unapplied(session, batch_num, uploaded_at)
+    outcomes = _set_aside_changes(session, batch_num, uploaded_at, confirm)
+    inserted, updated = outcomes.get("new", 0), outcomes.get("changed", 0)
     now = utc_now()
-    if updated:
-        _update_changed(session, batch_num, file_hash, now)
+    if updated or outcomes.get("confirmed"):
+        _update_changed(session, batch_num, file_hash, uploaded_at, now)
     if inserted:
-        _insert_new(session, batch_num, file_hash, now)
-    return UpsertCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
+        _insert_new(session, batch_num, file_hash, uploaded_at, now)
+    return UpsertCounts(
+        inserted=inserted,
+        updated=updated,
+        unchanged=len(rows) - inserted - updated,
+        kept_newer=outcomes.get("kept_newer", 0),
+        kept_real=outcomes.get("kept_real", 0),
+    )
 
 
-def _set_aside_changes(session: Session) -> tuple[int, int]:
-    """Compare the batch with the table once; keep only new and changed rows (a correction is a
+def _set_aside_changes(session: Session, batch_num: str, uploaded_at: dt.datetime, confirm: bool) -> dict[str, int]:
+    """Compare the batch with the table once; keep only the rows to write (a correction is a
     small share of its file), so the writes that follow join a few rows, not the whole batch.
-    Returns (new, changed)."""
+
+    Each kept row has an outcome: ``new``, ``changed``, ``confirmed`` (same value, this upload now
+    its newest source; only with ``confirm``), ``kept_newer`` or ``kept_real`` (the stored value
+    stays). Returns the number of rows of each outcome."""
     session.execute("DROP TABLE IF EXISTS staged_changes")
+    confirmed = f" OR {_WINS}" if confirm else ""
     session.execute(
         f"""
         CREATE TEMP TABLE staged_changes AS
-        SELECT s.date, s.product_id, s.category, s.sales, s.is_imputed, i.date IS NULL AS is_new
-        FROM staged_invoices s LEFT JOIN invoice_data i ON {_SAME_KEY}
-        WHERE i.date IS NULL OR {_CHANGED}
-        """
+        SELECT s.date, s.product_id, s.category, s.sales, s.is_imputed,
+               CASE WHEN i.date IS NULL THEN 'new'
+                    WHEN {_WINS} AND {_CHANGED} THEN 'changed'
+                    WHEN {_WINS} THEN 'confirmed'
+                    WHEN s.is_imputed AND NOT i.is_imputed THEN 'kept_real'
+                    ELSE 'kept_newer' END AS outcome
+        FROM staged_invoices s
+        CROSS JOIN (SELECT CAST(? AS TIMESTAMP) AS uploaded_at, CAST(? AS VARCHAR) AS batch_num) n
+        LEFT JOIN invoice_data i ON {_SAME_KEY}
+        WHERE i.date IS NULL OR {_CHANGED}{confirmed}
+        """,
+        (uploaded_at, batch_num),
     )
+    return {outcome: int(count) for outcome, count in session.fetch_all(
+        "SELECT outcome, count(*) FROM staged_changes GROUP BY outcome"
+    )}
+
+
+def _older_upload_unapplied(session: Session, batch_num: str, uploaded_at: dt.datetime) -> bool:
+    """Whether an older upload may still be written after this one (registered, processing, or
+    failed and so retryable). Only then must this batch record itself as the source of the values
+    it repeats unchanged; otherwise the older uploads already compared against the stored rows."""
     row = session.fetch_one(
-        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM staged_changes"
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM upload_metadata
+            WHERE status IN ('uploaded', 'processing', 'failed') AND batch_num <> ?
+              AND NOT (status = 'failed' AND finished_at IS NULL)
+              AND (uploaded_at < ? OR (uploaded_at = ? AND batch_num < ?))
+        )
+        """,
+        (batch_num, uploaded_at, uploaded_at, batch_num),
     )
-    return int(row[0]), int(row[1])
+    return bool(row and row[0])
 
 
 def _stored_between(session: Session, first: pd.Timestamp, last: pd.Timestamp) -> bool:
@@ -103,40 +168,52 @@ def _stored_between(session: Session, first: pd.Timestamp, last: pd.Timestamp) -
     return bool(row and row[0])
 
 
-def _append_new(session: Session, rows: pd.DataFrame, batch_num: str, file_hash: str, now: dt.datetime) -> None:
+def _append_new(
+    session: Session, rows: pd.DataFrame, batch_num: str, file_hash: str, uploaded_at: dt.datetime, now: dt.datetime
+) -> None:
     """Every row is a new key: version 1, this batch, appended in one bulk statement (PostgreSQL:
-    one COPY). In primary-key order: index inserts at the right edge cost a fraction of scattered ones."""
+    one COPY). In primary-key order: index inserts at the right edge cost a fraction of scattered ones.
+    Safe against a concurrent first load: the caller holds the writers' lock."""
     new_rows = (
         rows[list(_STAGED_TYPES)]
         .sort_values(["date", "product_id", "category"], ignore_index=True)
-        .assign(batch_num=batch_num, file_hash=file_hash, created_at=now, updated_at=now, version=1)
+        .assign(
+            batch_num=batch_num, file_hash=file_hash, created_at=now, updated_at=now, version=1,
+            source_uploaded_at=uploaded_at, source_batch_num=batch_num,
+        )
     )
     session.append_frame("invoice_data", new_rows, _NEW_ROW_TYPES)
 
 
-def _update_changed(session: Session, batch_num: str, file_hash: str, now: dt.datetime) -> None:
+def _update_changed(session: Session, batch_num: str, file_hash: str, uploaded_at: dt.datetime, now: dt.datetime) -> None:
+    """Changed rows take this batch's value and a new version; confirmed rows only its source."""
+    changed = "s.outcome = 'changed'"
     session.execute(
         f"""
         UPDATE invoice_data AS i
-        SET sales = s.sales, is_imputed = s.is_imputed, batch_num = ?, file_hash = ?, updated_at = ?,
-            version = i.version + 1
+        SET sales = s.sales, is_imputed = s.is_imputed,
+            batch_num = CASE WHEN {changed} THEN ? ELSE i.batch_num END,
+            file_hash = CASE WHEN {changed} THEN ? ELSE i.file_hash END,
+            updated_at = CASE WHEN {changed} THEN ? ELSE i.updated_at END,
+            version = CASE WHEN {changed} THEN i.version + 1 ELSE i.version END,
+            source_uploaded_at = ?, source_batch_num = ?
         FROM staged_changes s
-        WHERE NOT s.is_new AND {_SAME_KEY} AND {_CHANGED}
+        WHERE s.outcome IN ('changed', 'confirmed') AND {_SAME_KEY}
         """,
-        (batch_num, file_hash, now),
+        (batch_num, file_hash, now, uploaded_at, batch_num),
     )
 
 
-def _insert_new(session: Session, batch_num: str, file_hash: str, now: dt.datetime) -> None:
+def _insert_new(session: Session, batch_num: str, file_hash: str, uploaded_at: dt.datetime, now: dt.datetime) -> None:
     session.execute(
         f"""
         INSERT INTO invoice_data (date, product_id, category, sales, is_imputed, batch_num, file_hash,
-                                  created_at, updated_at, version)
-        SELECT s.date, s.product_id, s.category, s.sales, s.is_imputed, ?, ?, ?, ?, 1
+                                  created_at, updated_at, version, source_uploaded_at, source_batch_num)
+        SELECT s.date, s.product_id, s.category, s.sales, s.is_imputed, ?, ?, ?, ?, 1, ?, ?
         FROM staged_changes s
-        WHERE s.is_new AND NOT EXISTS (SELECT 1 FROM invoice_data i WHERE {_SAME_KEY})
+        WHERE s.outcome = 'new' AND NOT EXISTS (SELECT 1 FROM invoice_data i WHERE {_SAME_KEY})
         """,
-        (batch_num, file_hash, now, now),
+        (batch_num, file_hash, now, now, uploaded_at, batch_num),
     )
 
 
@@ -157,11 +234,17 @@ def insert_rejected_rows(session: Session, rejected: pd.DataFrame, batch_num: st
     )
 
 
-def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.Series:
-    """For each (product_id, category, date) row: the latest stored sales strictly before that date."""
-    if wanted.empty:
-        return pd.Series(dtype="float64")
+def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
+    """For each (product_id, category, date) row: ``date`` and ``sales`` of the latest stored REAL
+    value on or before that date (an imputed value is no evidence), NaT / NaN if none; aligned with
+    ``wanted``. On the date itself: the key already holds a real value."""
     keyed = wanted.reset_index(drop=True).assign(position=lambda f: f.index.astype("int64"))
+    result = pd.DataFrame(
+        {"date": pd.Series(pd.NaT, index=keyed.index, dtype="datetime64[ns]"),
+         "sales": pd.Series(float("nan"), index=keyed.index, dtype="float64")}
+    )
+    if keyed.empty:
+        return result
     session.load_frame(
         "wanted_sales",
         keyed,
@@ -169,16 +252,20 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.Series:
     )
     found = session.fetch_df(
         """
-        SELECT w.position,
-               (SELECT i.sales FROM invoice_data i
-                WHERE i.product_id = w.product_id AND i.category = w.category AND i.date < w.date
-                ORDER BY i.date DESC LIMIT 1) AS sales
-        FROM wanted_sales w
+        SELECT position, date, sales FROM (
+            SELECT w.position, i.date, i.sales,
+                   row_number() OVER (PARTITION BY w.position ORDER BY i.date DESC) AS newest
+            FROM wanted_sales w
+            JOIN invoice_data i ON i.product_id = w.product_id AND i.category = w.category
+            WHERE i.date <= w.date AND NOT i.is_imputed
+        ) ranked
+        WHERE newest = 1
         """
     )
-    series = pd.Series(float("nan"), index=range(len(keyed)), dtype="float64")
-    series.loc[found["position"].to_numpy()] = found["sales"].astype("float64").to_numpy()
-    return series
+    positions = found["position"].to_numpy()
+    result.loc[positions, "date"] = pd.to_datetime(found["date"]).to_numpy(dtype="datetime64[ns]")
+    result.loc[positions, "sales"] = found["sales"].astype("float64").to_numpy()
+    return result
 
 
 def read_invoices(

@@ -39,6 +39,11 @@ class PostgresSession(Session):
         # two processes creating the same tables at once collide in pg_type; take turns
         self._connection.execute("SELECT pg_advisory_xact_lock(74320001)")
 
+    def lock_table_for_writing(self, table: str) -> None:
+        # conflicts with itself and with every write, not with plain reads (ACCESS SHARE)
+        _check_name(table)
+        self._connection.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
+
     def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._connection.execute(_to_pyformat(sql), list(params) or None).fetchall()
 

@@ -264,6 +264,38 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "invoice_data: the upload a row's value comes from (upload time, batch id), so the newer upload wins",
+        (
+            # the newest upload that carried the row's value; an older upload never changes the row
+            "ALTER TABLE invoice_data ADD COLUMN IF NOT EXISTS source_uploaded_at TIMESTAMP",
+            "ALTER TABLE invoice_data ADD COLUMN IF NOT EXISTS source_batch_num VARCHAR",
+            "UPDATE invoice_data SET source_batch_num = batch_num WHERE source_batch_num IS NULL",
+            """
+            UPDATE invoice_data SET source_uploaded_at = u.uploaded_at
+            FROM upload_metadata u
+            WHERE u.batch_num = invoice_data.batch_num AND invoice_data.source_uploaded_at IS NULL
+            """,
+        ),
+    ),
+)
+
+MIGRATIONS += (
+    Migration(
+        5,
+        "upload_metadata: notes of a completed batch in their own column, the upload's timezone",
+        (
+            "ALTER TABLE upload_metadata ADD COLUMN IF NOT EXISTS notes VARCHAR",
+            "ALTER TABLE upload_metadata ADD COLUMN IF NOT EXISTS timezone VARCHAR",
+            # a completed batch's error_log held its notes until now: a completed batch has no error
+            "UPDATE upload_metadata SET notes = error_log, error_log = NULL "
+            "WHERE status = 'completed' AND error_log IS NOT NULL",
+        ),
+    ),
+)
+
 SCHEMA_MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
@@ -289,8 +321,10 @@ UPLOAD_METADATA_COLUMNS = (
     "num_updated_rows",
     "num_unchanged_rows",
     "error_log",
+    "notes",
     "column_mapping",
     "date_format",
+    "timezone",
     "encoding",
     "delimiter",
     "extra_columns",
@@ -311,6 +345,8 @@ INVOICE_COLUMNS = (
     "created_at",
     "updated_at",
     "version",
+    "source_uploaded_at",
+    "source_batch_num",
 )
 
 REJECTED_ROW_COLUMNS = (

@@ -26,6 +26,7 @@ class NewUpload:
     status: str
     column_mapping: str | None = None
     date_format: str | None = None
+    timezone: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     duplicate_of: str | None = None
@@ -75,7 +76,7 @@ def claim_for_processing(session: Session, batch_num: str, run_id: str | None, r
     PostgreSQL a concurrent claimer waits and then sees the winner's outcome."""
     guard = "" if reprocess else " AND status <> 'completed'"
     session.execute(
-        "UPDATE upload_metadata SET status = 'processing', run_id = ?, started_at = ?, error_log = NULL "
+        "UPDATE upload_metadata SET status = 'processing', run_id = ?, started_at = ?, error_log = NULL, notes = NULL "
         f"WHERE batch_num = ?{guard}",
         (run_id, utc_now(), batch_num),
     )
@@ -84,10 +85,12 @@ def claim_for_processing(session: Session, batch_num: str, run_id: str | None, r
 
 
 def mark_completed(session: Session, batch_num: str, counts: dict[str, int], extra_columns: str | None, notes: str | None) -> None:
+    """A completed batch has no error: what is worth knowing about it (columns ignored, zero-filled
+    sales) goes to ``notes``, and ``error_log`` is cleared."""
     assignments = ", ".join(f"{name} = ?" for name in counts)
     session.execute(
-        f"UPDATE upload_metadata SET status = 'completed', {assignments}, extra_columns = ?, error_log = ?, finished_at = ? "
-        "WHERE batch_num = ?",
+        f"UPDATE upload_metadata SET status = 'completed', {assignments}, extra_columns = ?, notes = ?, error_log = NULL, "
+        "finished_at = ? WHERE batch_num = ?",
         (*counts.values(), extra_columns, notes, utc_now(), batch_num),
     )
 

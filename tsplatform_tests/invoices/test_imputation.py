@@ -1,4 +1,4 @@
-"""Imputation: forward fill per product in date order from the table's last value, then 0; merges."""
+"""Imputation: forward fill per product in date order from the last real value (batch or table), then 0; merges."""
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,9 @@ def test_forward_fill_is_per_product_and_in_date_order_then_zero():
 def test_leading_gaps_start_from_the_last_value_already_stored():
     rows = frame([("2024-02-01", "p1", "A", np.nan), ("2024-02-02", "p1", "A", np.nan), ("2024-02-01", "p9", "A", np.nan)])
 
-    def last_known(wanted):
-        stored = {("p1", "A"): 42.0}
-        return pd.Series([stored.get((r.product_id, r.category), np.nan) for r in wanted.itertuples()])
+    def last_known(wanted):  # p1/A holds a real 42 on 2024-01-20
+        found = [(pd.Timestamp("2024-01-20"), 42.0) if r.product_id == "p1" else (pd.NaT, np.nan) for r in wanted.itertuples()]
+        return pd.DataFrame(found, columns=["date", "sales"])
 
     result = impute_missing_sales(rows, last_known)
     values = result.rows.set_index("product_id")["sales"]

@@ -17,6 +17,11 @@ def rows(*values):
     )
 
 
+def at(day: int) -> dt.datetime:
+    """An upload time: a later day is a newer upload."""
+    return dt.datetime(2024, 3, day, 12, 0)
+
+
 def stored(warehouse):
     with warehouse.transaction() as session:
         frame = invoice_table.read_invoices(session)
@@ -36,7 +41,7 @@ def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, m
     old = backend_for(warehouse_url)
     old.migrate()
     with old.transaction() as session:
-        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1")
+        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1", at(1))
     later = schema.Migration(MIGRATIONS[-1].version + 1, "test: a new column", ("ALTER TABLE invoice_data ADD COLUMN note VARCHAR",))
     monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, later))
     monkeypatch.setattr("tsplatform.warehouse.base.MIGRATIONS", (*MIGRATIONS, later))
@@ -48,7 +53,7 @@ def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, m
 def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(warehouse):
     with warehouse.transaction() as session:
         first = invoice_table.upsert_invoices(
-            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 2.0, False)), "b1", "h1"
+            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 2.0, False)), "b1", "h1", at(1)
         )
     assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
 
@@ -58,6 +63,7 @@ def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(wareho
             rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 9.0, False), ("2024-01-02", "p1", "A", 3.0, True)),
             "b2",
             "h2",
+            at(2),
         )
     assert (second.inserted, second.updated, second.unchanged) == (1, 1, 1)
     table = stored(warehouse)
@@ -69,10 +75,10 @@ def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(wareho
 
 def test_a_failing_transaction_leaves_every_table_untouched(warehouse):
     with warehouse.transaction() as session:
-        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1")
+        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1", at(1))
     with pytest.raises(RuntimeError):
         with warehouse.transaction() as session:
-            invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 5.0, False)), "b2", "h2")
+            invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 5.0, False)), "b2", "h2", at(2))
             invoice_table.insert_rejected_rows(
                 session,
                 pd.DataFrame([{"line_number": 3, "raw_date": "x", "raw_product_id": "p", "raw_category": "A",
@@ -85,19 +91,24 @@ def test_a_failing_transaction_leaves_every_table_untouched(warehouse):
         assert invoice_table.read_rejected_rows(session).empty
 
 
-def test_last_known_sales_is_the_latest_value_strictly_before_each_date(warehouse):
+def test_last_known_sales_is_the_latest_real_value_on_or_before_each_date(warehouse):
     with warehouse.transaction() as session:
         invoice_table.upsert_invoices(
-            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False)), "b1", "h1"
+            session,
+            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False), ("2024-01-07", "p1", "A", 5.0, True)),
+            "b1",
+            "h1",
+            at(1),
         )
     wanted = pd.DataFrame(
-        {"product_id": ["p1", "p1", "p1", "p2"], "category": ["A"] * 4,
-         "date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-09", "2024-01-09"])}
+        {"product_id": ["p1", "p1", "p1", "p2", "p1"], "category": ["A"] * 5,
+         "date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-09", "2024-01-09", "2023-12-31"])}
     )
     with warehouse.transaction() as session:
         found = invoice_table.last_known_sales(session, wanted)
-    assert found.iloc[1:3].tolist() == [1.0, 5.0]
-    assert found.iloc[[0, 3]].isna().all()
+    assert found["sales"].iloc[:3].tolist() == [1.0, 1.0, 5.0]  # the imputed 01-07 is no evidence
+    assert found["date"].iloc[:3].dt.strftime("%m-%d").tolist() == ["01-01", "01-01", "01-05"]
+    assert found.iloc[3:].isna().all().all()
 
 
 def test_read_invoices_filters(warehouse):
@@ -107,6 +118,7 @@ def test_read_invoices_filters(warehouse):
             rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-02", "p1", "B", 2.0, False), ("2024-01-03", "p1", "A", 3.0, False)),
             "b1",
             "h1",
+            at(1),
         )
         frame = invoice_table.read_invoices(session, category="A", start=dt.date(2024, 1, 2), limit=5)
     assert frame["sales"].tolist() == [3.0]

@@ -1,4 +1,9 @@
-"""The invoice batch: one partition per upload, written to three tables in one transaction."""
+"""The invoice batch: one partition per upload, written to three tables in one transaction.
+
+Checks on invoice_data: ``rows_pass_invoice_schema`` (WARN: rows breaking a rule are quarantined) and
+``upload_counts_add_up`` (blocking: the batch reconciled with its stored file and with the table, see
+``tsplatform.ingest.reconciliation``); a batch that does not add up fails its step.
+"""
 
 import warnings
 
@@ -9,8 +14,11 @@ from pydantic import Field
 
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+from tsplatform.defs.table_metadata import table_asset_attributes
 from tsplatform.ingest.processing import BatchFailedError, BatchOutcome, process_batch
+from tsplatform.ingest.reconciliation import UploadAccounting, reconcile_upload
 from tsplatform.ingest.validation import invoice_row_schema
+from tsplatform.warehouse import Warehouse, catalog
 
 INVOICE_DATA = dg.AssetKey("invoice_data")
 REJECTED_ROWS = dg.AssetKey("rejected_rows")
@@ -18,20 +26,16 @@ UPLOAD_METADATA = dg.AssetKey("upload_metadata")
 ROWS_PASS_SCHEMA_CHECK = "rows_pass_invoice_schema"
 COUNTS_ADD_UP_CHECK = "upload_counts_add_up"
 
-INVOICE_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("date", "DATE", "Invoice day (primary key)"),
-        dg.TableColumn("product_id", "VARCHAR", "Product (primary key)"),
-        dg.TableColumn("category", "VARCHAR", "Category (primary key)"),
-        dg.TableColumn("sales", "DOUBLE", "Sales of the day; repeated invoice lines summed"),
-        dg.TableColumn("is_imputed", "BOOLEAN", "Sales were missing and filled (forward fill per product, then 0)"),
-        dg.TableColumn("batch_num", "VARCHAR", "Batch that last changed the row"),
-        dg.TableColumn("file_hash", "VARCHAR", "SHA-256 of that batch's file"),
-        dg.TableColumn("created_at", "TIMESTAMP", "UTC"),
-        dg.TableColumn("updated_at", "TIMESTAMP", "UTC"),
-        dg.TableColumn("version", "INTEGER", "1 when inserted, +1 on each change"),
-    ]
-)
+INVOICE_COLUMN_DESCRIPTIONS = {
+    "sales": "Sales of the day; repeated invoice lines summed",
+    "is_imputed": "Sales were missing and filled (forward fill per product, then 0)",
+    "batch_num": "Batch that last changed the row",
+    "file_hash": "SHA-256 of that batch's file",
+    "created_at": "UTC",
+    "updated_at": "UTC",
+    "version": "1 when inserted, +1 on each change",
+}
+DOMAIN = "invoices"
 
 
 class InvoiceBatchConfig(dg.Config):
@@ -48,20 +52,19 @@ class InvoiceBatchConfig(dg.Config):
             INVOICE_DATA,
             description="Validated, imputed sales per (date, product_id, category), versioned.",
             group_name="invoices",
-            kinds={"pandas", "pandera"},
-            metadata={"dagster/column_schema": INVOICE_COLUMNS, "dagster/table_name": "invoice_data"},
+            **table_asset_attributes("invoice_data", DOMAIN, {"pandas", "pandera"}, INVOICE_COLUMN_DESCRIPTIONS),
         ),
         dg.AssetSpec(
             REJECTED_ROWS,
             description="Quarantined upload rows: batch, line number in the file, raw values, reason.",
             group_name="invoices",
-            metadata={"dagster/table_name": "rejected_rows"},
+            **table_asset_attributes("rejected_rows", DOMAIN),
         ),
         dg.AssetSpec(
             UPLOAD_METADATA,
             description="One row per upload: file, hash, status, counts, error log, column mapping.",
             group_name="invoices",
-            metadata={"dagster/table_name": "upload_metadata"},
+            **table_asset_attributes("upload_metadata", DOMAIN),
         ),
     ],
     check_specs=[
@@ -72,8 +75,12 @@ class InvoiceBatchConfig(dg.Config):
         ),
         dg.AssetCheckSpec(
             COUNTS_ADD_UP_CHECK,
-            asset=UPLOAD_METADATA,
-            description="total = rejected + duplicate-key + inserted + updated + unchanged; missing = imputed.",
+            asset=INVOICE_DATA,
+            description="The upload is accounted for: the stored file is the registered one (SHA-256) and its "
+            "data records (counted with Python's csv module) are num_total_rows = rejected + duplicate-key + "
+            "inserted + updated + unchanged; invoice_data holds the rows the batch inserted or updated. "
+            "Blocking: a batch that does not add up fails its run and does not feed daily_category_sales.",
+            blocking=True,
         ),
     ],
     partitions_def=upload_batches,
@@ -94,12 +101,14 @@ def ingest_invoice_batch(context: dg.AssetExecutionContext, config: InvoiceBatch
 
     if outcome.status == "skipped":
         context.log.info(outcome.message)
-        yield from _skipped_results(outcome)
+        yield from _skipped_results(context, warehouse.open(), outcome)
         return
-    yield from _completed_results(context, outcome)
+    yield from _completed_results(context, warehouse.open(), outcome, applied_again=config.reprocess_completed)
 
 
-def _completed_results(context: dg.AssetExecutionContext, outcome: BatchOutcome):
+def _completed_results(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, outcome: BatchOutcome, applied_again: bool
+):
     prepared = outcome.prepared
     counts = outcome.counts
     upload = outcome.upload
@@ -112,12 +121,14 @@ def _completed_results(context: dg.AssetExecutionContext, outcome: BatchOutcome)
     for note in prepared.notes:
         context.log.info(note)
     common = {"batch_num": outcome.batch_num, "original_filename": upload.get("original_filename")}
+    table_rows = _table_row_counts(warehouse)
     yield dg.MaterializeResult(
         asset_key=INVOICE_DATA,
         metadata={
             **common,
             **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-            "dagster/row_count": len(prepared.rows),
+            "dagster/row_count": table_rows["invoice_data"],
+            "batch_row_count": dg.MetadataValue.int(len(prepared.rows)),
             "preview": dg.MetadataValue.md(prepared.rows.head(10).to_markdown(index=False)),
         },
     )
@@ -125,6 +136,7 @@ def _completed_results(context: dg.AssetExecutionContext, outcome: BatchOutcome)
         asset_key=REJECTED_ROWS,
         metadata={
             **common,
+            "dagster/row_count": table_rows["rejected_rows"],
             "num_rejected_rows": len(prepared.rejected),
             "preview": dg.MetadataValue.md(
                 prepared.rejected[["line_number", "reason"]].head(20).to_markdown(index=False)
@@ -135,10 +147,21 @@ def _completed_results(context: dg.AssetExecutionContext, outcome: BatchOutcome)
     )
     yield dg.MaterializeResult(
         asset_key=UPLOAD_METADATA,
-        metadata={**common, "status": upload.get("status"), "file_hash": upload.get("file_hash")},
+        metadata={
+            **common,
+            "dagster/row_count": table_rows["upload_metadata"],
+            "status": upload.get("status"),
+            "file_hash": upload.get("file_hash"),
+        },
     )
     yield _schema_check_result(outcome)
-    yield _counts_check_result(counts)
+    yield _counts_check_result(context, reconcile_upload(warehouse, outcome.batch_num, applied_again))
+
+
+def _table_row_counts(warehouse: Warehouse) -> dict[str, int]:
+    """The tables' sizes after the write (``dagster/row_count`` is the table's, not the batch's)."""
+    with warehouse.transaction() as session:
+        return {table: catalog.row_count(session, table) for table in ("invoice_data", "rejected_rows", "upload_metadata")}
 
 
 def _schema_check_result(outcome: BatchOutcome) -> dg.AssetCheckResult:
@@ -172,22 +195,32 @@ def _rules_table_schema(date_format: str) -> dg.TableSchemaMetadataValue:
         return pandera_schema_to_dagster_type(invoice_row_schema(date_format)).metadata["schema"]
 
 
-def _counts_check_result(counts: dict[str, int]) -> dg.AssetCheckResult:
-    accounted = sum(
-        counts[k]
-        for k in ("num_rejected_rows", "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows")
-    )
+def _counts_check_result(context: dg.AssetExecutionContext, accounting: UploadAccounting) -> dg.AssetCheckResult:
+    """ERROR and blocking: a batch whose figures disagree with its file or the table fails its step."""
+    for problem in accounting.problems:
+        context.log.error(f"batch {accounting.batch_num} is not accounted for: {problem}")
     return dg.AssetCheckResult(
-        asset_key=UPLOAD_METADATA,
+        asset_key=INVOICE_DATA,
         check_name=COUNTS_ADD_UP_CHECK,
-        passed=accounted == counts["num_total_rows"] and counts["num_missing_rows"] == counts["num_imputed_rows"],
-        metadata={"num_total_rows": counts["num_total_rows"], "accounted_rows": accounted},
+        passed=accounting.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(accounting.problems) or "the upload is accounted for",
+        metadata={
+            **{name: value for name, value in accounting.figures().items() if value is not None},
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in accounting.problems) or "none"),
+        },
     )
 
 
-def _skipped_results(outcome: BatchOutcome):
-    """A batch already applied: report it without touching the tables (materialisations unchanged)."""
+def _skipped_results(context: dg.AssetExecutionContext, warehouse: Warehouse, outcome: BatchOutcome):
+    """A batch already applied: report it without touching the tables (materialisations unchanged);
+    a completed batch is still reconciled, so a re-run cannot turn a failed check into a pass."""
     for key in (INVOICE_DATA, REJECTED_ROWS, UPLOAD_METADATA):
         yield dg.MaterializeResult(asset_key=key, metadata={"batch_num": outcome.batch_num, "skipped": outcome.message})
     yield dg.AssetCheckResult(asset_key=INVOICE_DATA, check_name=ROWS_PASS_SCHEMA_CHECK, passed=True, metadata={"skipped": outcome.message})
-    yield dg.AssetCheckResult(asset_key=UPLOAD_METADATA, check_name=COUNTS_ADD_UP_CHECK, passed=True, metadata={"skipped": outcome.message})
+    if outcome.upload.get("status") == "duplicate":  # nothing written: the content is another batch's
+        yield dg.AssetCheckResult(
+            asset_key=INVOICE_DATA, check_name=COUNTS_ADD_UP_CHECK, passed=True, metadata={"skipped": outcome.message}
+        )
+        return
+    yield _counts_check_result(context, reconcile_upload(warehouse, outcome.batch_num, applied_again=True))

@@ -20,10 +20,12 @@ from tsplatform.defs.stream.checks import (
     anomalies_markdown,
     anomaly_check_result,
     no_new_anomalies_spec,
+    range_accounting,
     readings_check_result,
     stream_lines_are_readings_spec,
 )
 from tsplatform.defs.stream.ingest import ingest_range, reject_reasons, rejects_preview
+from tsplatform.defs.table_metadata import OWNERS, table_asset_attributes
 from tsplatform.stream import JsonlSegmentSource, MissingSegmentError
 
 GROUP = "sensor_stream"
@@ -37,17 +39,14 @@ SENSOR_FORECAST = dg.AssetKey("sensor_forecast")
 SENSOR_CHARTS = dg.AssetKey("sensor_charts")
 MAX_SENSOR_METADATA = 20  # per-sensor metadata entries (plotted by Dagster over materialisations)
 
-READING_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("sensor_id", "VARCHAR", "Sensor (primary key)"),
-        dg.TableColumn("ts", "TIMESTAMP", "Reading time, UTC (primary key)"),
-        dg.TableColumn("value", "DOUBLE", "Reading"),
-        dg.TableColumn("segment", "VARCHAR", "Stream segment file the line came from"),
-        dg.TableColumn("line_offset", "BIGINT", "Byte offset of the line in its segment"),
-        dg.TableColumn("run_id", "VARCHAR", "Run that stored it"),
-        dg.TableColumn("stored_at", "TIMESTAMP", "UTC"),
-    ]
-)
+DOMAIN = "sensor_stream"
+READING_COLUMN_DESCRIPTIONS = {
+    "ts": "Reading time, UTC",
+    "segment": "Stream segment file the line came from",
+    "line_offset": "Byte offset of the line in its segment",
+    "run_id": "Run that stored it",
+    "stored_at": "UTC",
+}
 
 
 class StreamRangeConfig(dg.Config):
@@ -115,15 +114,14 @@ def _span(text: str, what: str) -> pd.Timedelta:
             SENSOR_READINGS,
             description="Every valid stream reading, once per (sensor_id, ts); stored by cursor range, idempotently.",
             group_name=GROUP,
-            kinds={"pandas"},
-            metadata={"dagster/column_schema": READING_COLUMNS, "dagster/table_name": "sensor_readings"},
+            **table_asset_attributes("sensor_readings", DOMAIN, {"pandas"}, READING_COLUMN_DESCRIPTIONS),
         ),
         dg.AssetSpec(
             REJECTED_READINGS,
             description="Stream lines that did not become readings: malformed or torn lines, and second readings "
             "for a (sensor_id, ts) already stored; with segment, byte offset, reason and the line.",
             group_name=GROUP,
-            metadata={"dagster/table_name": "rejected_readings"},
+            **table_asset_attributes("rejected_readings", DOMAIN),
         ),
     ],
     check_specs=[stream_lines_are_readings_spec(SENSOR_READINGS)],
@@ -186,7 +184,7 @@ def ingest_sensor_readings(
             "preview": dg.MetadataValue.md(rejects_preview(outcome)),
         },
     )
-    yield readings_check_result(SENSOR_READINGS, outcome)
+    yield readings_check_result(SENSOR_READINGS, outcome, range_accounting(warehouse.open(), outcome))
 
 
 @dg.asset(
@@ -195,8 +193,7 @@ def ingest_sensor_readings(
     "median interval, gaps — the live metrics of the stream (also as metadata, plotted per materialisation).",
     group_name=GROUP,
     deps=[SENSOR_READINGS],
-    kinds={"pandas"},
-    metadata={"dagster/table_name": "sensor_stats"},
+    **table_asset_attributes("sensor_stats", DOMAIN, {"pandas"}),
     pool=WAREHOUSE_WRITER_POOL,
 )
 def sensor_stats(context: dg.AssetExecutionContext, config: SensorStatsConfig, warehouse: WarehouseResource):
@@ -238,8 +235,7 @@ def _finite(value) -> float:
     "anomaly with its score. The check no_new_anomalies fails when a scan finds new ones.",
     group_name=GROUP,
     deps=[SENSOR_READINGS],
-    kinds={"pandas"},
-    metadata={"dagster/table_name": "sensor_anomalies"},
+    **table_asset_attributes("sensor_anomalies", DOMAIN, {"pandas"}),
     check_specs=[no_new_anomalies_spec(SENSOR_ANOMALIES)],
     pool=WAREHOUSE_WRITER_POOL,
 )
@@ -278,8 +274,7 @@ def sensor_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, w
     description="Centred moving average of each sensor over the newest data (window configurable).",
     group_name=GROUP,
     deps=[SENSOR_READINGS],
-    kinds={"pandas"},
-    metadata={"dagster/table_name": "sensor_smoothed"},
+    **table_asset_attributes("sensor_smoothed", DOMAIN, {"pandas"}),
     pool=WAREHOUSE_WRITER_POOL,
 )
 def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, warehouse: WarehouseResource):
@@ -304,8 +299,7 @@ def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, 
     "interval that includes the residual noise: where readings should fall.",
     group_name=GROUP,
     deps=[SENSOR_READINGS],
-    kinds={"statsmodels"},
-    metadata={"dagster/table_name": "sensor_forecast"},
+    **table_asset_attributes("sensor_forecast", DOMAIN, {"statsmodels"}),
     pool=WAREHOUSE_WRITER_POOL,
 )
 def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource):
@@ -352,6 +346,8 @@ def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, w
     group_name=GROUP,
     deps=[SENSOR_READINGS, SENSOR_SMOOTHED, SENSOR_ANOMALIES, SENSOR_FORECAST],
     kinds={"plotly", "html"},
+    owners=list(OWNERS),
+    tags={"domain": DOMAIN},
     pool=WAREHOUSE_WRITER_POOL,
 )
 def sensor_charts(
