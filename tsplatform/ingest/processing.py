@@ -68,9 +68,15 @@ def process_batch(
         reason = str(problem) if not isinstance(problem, FileNotFoundError) else f"the stored file is missing: {stored}"
         _fail(warehouse, batch_num, reason)
         raise BatchFailedError(reason) from problem
-    except Exception as problem:  # an unexpected bug must still leave an accounted, failed batch
-        _fail(warehouse, batch_num, f"internal error while preparing the batch: {problem!r}")
-        raise
+    except Exception as problem:
+        # the last-known lookup reads the database: a lost connection is worth the retry policy;
+        # anything else (a bug) fails the same way again, so the batch fails now, accounted
+        if is_transient(problem):
+            _fail_if_reachable(warehouse, batch_num, f"reading stored sales failed (a transient error): {problem!r}")
+            raise
+        reason = f"internal error while preparing the batch: {problem!r}"
+        _fail(warehouse, batch_num, reason)
+        raise BatchFailedError(reason) from problem
 
     try:
         log(f"writing {len(prepared.rows)} rows and {len(prepared.rejected)} rejected rows of {batch_num} in one transaction")

@@ -132,3 +132,21 @@ def test_postgres_lock_timeout_lost_connection_and_shutdown_are_transient(postgr
     with pytest.raises(psycopg.OperationalError) as raised:
         psycopg.connect(closed_port, connect_timeout=3)
     assert is_transient(raised.value)
+
+
+def test_a_bug_while_preparing_fails_the_batch_once_instead_of_going_to_the_retry_policy(data_paths, warehouse, monkeypatch):
+    """Only the preparation is replaced (by one that raises like a bug would); the database is real."""
+    import tsplatform.ingest.processing as processing
+
+    land(data_paths, "two_days.csv", TWO_DAYS_OF_ONE_PRODUCT)
+    [registration] = register_landed_files(data_paths, warehouse, settle_seconds=0)
+
+    def broken_preparation(*args, **kwargs):
+        raise KeyError("a column the code expected")
+
+    monkeypatch.setattr(processing, "prepare_batch", broken_preparation)
+    with pytest.raises(BatchFailedError, match="internal error while preparing the batch"):
+        process_batch(warehouse, registration.batch_num)
+    with warehouse.transaction() as session:
+        upload = upload_table.get_upload(session, registration.batch_num)
+    assert upload["status"] == "failed" and "a column the code expected" in upload["error_log"]
