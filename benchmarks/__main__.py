@@ -31,11 +31,13 @@ CASES = {
     "stream": ["stream"],
     "orchestration": ["orchestration"],
     "scaling": ["scaling"],
+    "accuracy": ["accuracy"],
 }
 HIDDEN = {"prepare-ingest"}
 MEMORY_LIMITS_MB = {"ingest-duckdb": 1536, "ingest-postgres": 1536}
 MEMORY_CASE = {"ingest-duckdb": "1 ingest", "ingest-postgres": "1 ingest", "forecast": "3 forecast",
-               "stream": "4 stream", "orchestration": "5 orchestration", "scaling": "6 scaling"}
+               "stream": "4 stream", "orchestration": "5 orchestration", "scaling": "6 scaling",
+               "accuracy": "7 accuracy"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from benchmarks import common, report
 
 
 def _jobs():
-    from benchmarks import forecast, ingest, orchestration, scaling, stream
+    from benchmarks import accuracy, forecast, ingest, orchestration, scaling, stream
 
     return {
         "prepare-ingest": lambda sizes: (ingest.prepare(sizes), [])[1],
@@ -24,6 +24,7 @@ def _jobs():
         "stream": stream.run,
         "orchestration": orchestration.run,
         "scaling": scaling.run,
+        "accuracy": accuracy.run,
     }
 
 
