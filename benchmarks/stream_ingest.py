@@ -67,8 +67,8 @@ def backlog(root: Path, readings: int, sensors: int, slice_size: int) -> None:
 
     import dagster as dg
     import pandas as pd
-    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
+    from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
     from tsplatform.definitions import defs
     from tsplatform.settings import data_paths
     from tsplatform.stream import Cursor, JsonlSegmentSource, ReadingGenerator, SegmentWriter

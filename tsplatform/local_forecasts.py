@@ -11,10 +11,10 @@ from typing import Callable
 
 import dagster as dg
 import pandas as pd
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from tsplatform.defs.forecasts.assets import daily_category_sales, forecast_report
 from tsplatform.defs.forecasts.partitions import category_partitions
+from tsplatform.defs.forecasts.refresh import CATEGORY_FORECAST_JOB, TRIGGER_TAG, range_tags
 from tsplatform.defs.resources import DataFolderResource, WarehouseResource
 
 
@@ -46,7 +46,7 @@ def forecast_now(
     if not chosen:
         raise ValueError("no categories in invoice_data yet: upload and ingest sales first")
 
-    job = definitions.resolve_job_def("category_forecast_job")
+    job = definitions.resolve_job_def(CATEGORY_FORECAST_JOB)
     config = {"ops": {"category_forecasts": {"config": {"horizon": horizon, "interval": interval}}}}
     run_ids = [aggregate.run_id]
     success = aggregate.success
@@ -55,7 +55,7 @@ def forecast_now(
         result = job.execute_in_process(
             run_config=config,
             instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+            tags={**range_tags(first, last), TRIGGER_TAG: "cli"},
             raise_on_error=False,
         )
         run_ids.append(result.run_id)

@@ -7,16 +7,17 @@ same run keys, so the daemon never launches a batch the CLI already ran (or the 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
+from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
 from tsplatform.defs.invoices.recovery import interrupted_batches
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
-from tsplatform.defs.run_workers import worker_tags
+from tsplatform.defs.run_heartbeat import Heartbeat, worker_tags
 from tsplatform.ingest.landing import wait_until_settled
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse
@@ -37,14 +38,11 @@ def ingest_landing_now(
     if tick.waiting_batches:
         instance.add_dynamic_partitions(upload_batches.name, tick.waiting_batches)
     job = definitions.resolve_job_def("invoice_ingest_job")
-    cli_tags = {"tsplatform/launched_by": "cli", **worker_tags()}
+    cli_tags = {"tsplatform/launched_by": "cli"}
     run_ids: dict[str, str] = {}
     resumed = [batch for batch, _ in interrupted_batches(instance, warehouse)]
     for batch in resumed:  # a killed run left the batch half-way: its transaction never committed
-        result = job.execute_in_process(
-            instance=instance, partition_key=batch, tags={**cli_tags, "tsplatform/resumed": "true"}, raise_on_error=False
-        )
-        run_ids[batch] = result.run_id
+        run_ids[batch] = _execute_beating(job, instance, batch, {**cli_tags, "tsplatform/resumed": "true"})
     for batch in tick.waiting_batches:
         if batch in run_ids:
             continue  # its earlier run died before starting it: just run again above
@@ -52,14 +50,21 @@ def ingest_landing_now(
         if existing is not None:  # the daemon got there first: wait for its run instead
             run_ids[batch] = _wait_for(instance, existing.run_id, wait_seconds)
             continue
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=batch,
-            tags={RUN_KEY_TAG: batch, SENSOR_NAME_TAG: LANDING_SENSOR_NAME, **cli_tags},
-            raise_on_error=False,
+        run_ids[batch] = _execute_beating(
+            job, instance, batch, {RUN_KEY_TAG: batch, SENSOR_NAME_TAG: LANDING_SENSOR_NAME, **cli_tags}
         )
-        run_ids[batch] = result.run_id
     return IngestReport(tick, run_ids, resumed)
+
+
+def _execute_beating(job: dg.JobDefinition, instance: dg.DagsterInstance, batch: str, tags: dict[str, str]) -> str:
+    """Run the batch in this process, beating like a launched run (``execute_in_process`` replaces
+    the job's executor, heartbeat included), so a killed CLI's run is seen as dead. Its run id."""
+    run_id = str(uuid.uuid4())
+    with Heartbeat(instance, run_id, beat_on_entry=False):
+        job.execute_in_process(
+            instance=instance, partition_key=batch, run_id=run_id, tags={**tags, **worker_tags()}, raise_on_error=False
+        )
+    return run_id
 
 
 def _run_for_key(instance: dg.DagsterInstance, run_key: str):

@@ -75,7 +75,8 @@ def test_dagster_dev_picks_up_a_dropped_file_and_materialises_it(tmp_path):
 
 
 def wait_for_report(port: int, deadline: float) -> None:
-    """Automation: invoice_data -> daily_category_sales (eager) -> forecasts (refresh sensor) -> report (eager)."""
+    """Automation: invoice_data -> daily_category_sales (eager*) -> forecasts (refresh sensor: one
+    category_forecast_job run) -> report (eager*); * not held back by missing upstream partitions."""
     while time.monotonic() < deadline:
         try:
             response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": REPORT_QUERY}, timeout=10)

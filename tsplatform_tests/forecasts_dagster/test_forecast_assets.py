@@ -7,9 +7,9 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from tsplatform.definitions import defs
+from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from tsplatform.defs.forecasts.assets import daily_category_sales, forecast_report
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import forecasts as forecast_table
@@ -81,7 +81,7 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
         best_by_mase = scored.groupby("model_type")["mase"].mean().idxmin()
         assert rows[rows["is_best"]]["model_type"].iloc[0] == best_by_mase
 
-    check = [e for e in result.get_asset_check_evaluations() if e.check_name == "forecasts_are_finite_and_ordered"]
+    check = [e for e in result.get_asset_check_evaluations() if e.check_name == "forecasts_are_plausible"]
     assert check and check[0].passed
     pages = json.loads(json.dumps(result.asset_materializations_for_node("category_forecasts")[0].metadata["charts"].value))
     hostile_page = open(pages[HOSTILE]).read()
@@ -92,8 +92,13 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
     assert "Toys" in index and HOSTILE not in index
 
 
-def test_refresh_sensor_requests_only_changed_categories_in_one_backfill(data_paths, warehouse, instance):
-    land(data_paths, "jan.csv", sales_csv(["Toys", "Books"], days=40))
+def range_of(request: dg.RunRequest) -> tuple[str, str]:
+    assert request.job_name == "category_forecast_job" and request.partition_key is None
+    return request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]
+
+
+def test_refresh_sensor_requests_one_run_over_the_changed_categories(data_paths, warehouse, instance):
+    land(data_paths, "jan.csv", sales_csv(["Toys", "Books", "Games"], days=40))
     ingest(instance, data_paths, warehouse)
     aggregate(instance)
     definitions = defs()
@@ -104,19 +109,86 @@ def test_refresh_sensor_requests_only_changed_categories_in_one_backfill(data_pa
             result = sensor.evaluate_tick(context)
         return result
 
+    order = instance.get_dynamic_partitions("categories")
     first = evaluate(None)
     [request] = first.run_requests
-    partitions = {p.partition_key for p in request.asset_graph_subset.iterate_asset_partitions()}
-    assert partitions == {"Toys", "Books"}
+    assert range_of(request) == (order[0], order[-1])
+    assert request.tags["tsplatform/trigger"] == "data"
 
     nothing_new = evaluate(first.cursor)
     assert not nothing_new.run_requests
 
-    land(data_paths, "books-feb.csv", sales_csv(["Books"], days=5, start="2024-02-10", seed=3))
+    middle = order[1]
+    land(data_paths, "feb.csv", sales_csv([middle], days=5, start="2024-02-10", seed=3))
     ingest(instance, data_paths, warehouse)
-    assert aggregate(instance)["changed_categories"].value == ["Books"]
-    [only_books] = evaluate(first.cursor).run_requests
-    assert {p.partition_key for p in only_books.asset_graph_subset.iterate_asset_partitions()} == {"Books"}
+    assert aggregate(instance)["changed_categories"].value == [middle]
+    only_middle = evaluate(first.cursor)
+    [request] = only_middle.run_requests
+    assert range_of(request) == (middle, middle)
+
+    # a changed category and a new one: ONE run, from the first to the last of them in partition order
+    land(data_paths, "mar.csv", sales_csv([middle, "Puzzles"], days=5, start="2024-03-10", seed=4))
+    ingest(instance, data_paths, warehouse)
+    assert sorted(aggregate(instance)["changed_categories"].value) == sorted([middle, "Puzzles"])
+    assert instance.get_dynamic_partitions("categories") == [*order, "Puzzles"]
+    both = evaluate(only_middle.cursor)
+    [request] = both.run_requests
+    assert range_of(request) == (middle, "Puzzles")
+    assert request.run_key != only_middle.run_requests[0].run_key
+
+    result = defs().resolve_job_def("category_forecast_job").execute_in_process(
+        run_config=FAST_CONFIG, instance=instance, tags=request.tags
+    )
+    assert result.success
+    with warehouse.transaction() as session:
+        assert set(forecast_table.read_forecasts(session)["category"]) == {middle, order[2], "Puzzles"}
+
+
+def test_daily_schedule_requests_one_run_of_the_named_job_over_every_category(data_paths, warehouse, instance):
+    definitions = defs()
+    schedule = definitions.resolve_schedule_def("daily_forecast_schedule")
+    assert schedule.job_name == "category_forecast_job"
+    assert schedule.cron_schedule == "0 5 * * *" and schedule.execution_timezone == "UTC"
+    repository = definitions.get_repository_def()
+
+    def tick(when):
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repository) as context:
+            return schedule.evaluate_tick(context)
+
+    empty = tick(pd.Timestamp("2024-04-01 05:00", tz="UTC").to_pydatetime())
+    assert not empty.run_requests and "no categories" in empty.skip_message
+
+    land(data_paths, "sales.csv", sales_csv(["Toys", "Books", "Games"], days=40))
+    ingest(instance, data_paths, warehouse)
+    aggregate(instance)
+    order = instance.get_dynamic_partitions("categories")
+    [monday] = tick(pd.Timestamp("2024-04-01 05:00", tz="UTC").to_pydatetime()).run_requests
+    [tuesday] = tick(pd.Timestamp("2024-04-02 05:00", tz="UTC").to_pydatetime()).run_requests
+    assert range_of(monday) == range_of(tuesday) == (order[0], order[-1])
+    assert monday.tags["tsplatform/trigger"] == "schedule"
+    assert monday.run_key != tuesday.run_key
+
+    result = definitions.resolve_job_def("category_forecast_job").execute_in_process(
+        run_config=FAST_CONFIG, instance=instance, tags=monday.tags
+    )
+    assert result.success  # the run the schedule asks for (the old schedule's run failed: no partition)
+    [run] = instance.get_runs(filters=dg.RunsFilter(run_ids=[result.run_id]))
+    assert run.job_name == "category_forecast_job"
+    with warehouse.transaction() as session:
+        assert set(forecast_table.read_forecasts(session)["category"]) == set(order)
+
+
+def test_the_cron_follows_the_environment(monkeypatch):
+    import importlib
+
+    import tsplatform.defs.forecasts.schedules as schedules
+
+    monkeypatch.setenv("TSPLATFORM_FORECAST_REFRESH_CRON", "*/5 * * * *")
+    try:
+        assert importlib.reload(schedules).daily_forecast_schedule.cron_schedule == "*/5 * * * *"
+    finally:
+        monkeypatch.delenv("TSPLATFORM_FORECAST_REFRESH_CRON")
+        importlib.reload(schedules)
 
 
 def test_a_category_without_sales_fails_the_run_with_a_clear_message(data_paths, warehouse, instance):

@@ -21,3 +21,37 @@ def test_forecast_now_then_read_the_forecasts(cli, tmp_path):  # noqa: F811
 
     unknown = cli("forecast", "--category", "Nope", check=False)
     assert unknown.returncode != 0 and "unknown categories: Nope" in unknown.stderr
+
+
+def test_forecast_data_and_forecast_metrics_materialise_one_at_a_time_from_the_dagster_cli(cli, tmp_path):  # noqa: F811
+    """``dagster asset materialize --select forecast_data --partition X`` (was: not subsettable)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import dagster as dg
+
+    cli("upload", str(write(tmp_path, "s.csv", sales_csv(["Toys", "Books"], days=60))))
+    cli("ingest")
+    env = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    env.pop("TSPLATFORM_WAREHOUSE_URL", None)
+    dagster = str(Path(sys.executable).parent / "dagster")
+
+    def materialize(*args):
+        command = [dagster, "asset", "materialize", "-m", "tsplatform.definitions", *args]
+        result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    materialize("--select", "daily_category_sales")
+    materialize("--select", "forecast_data", "--partition", "Toys")
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        data = instance.fetch_materializations(dg.AssetKey("forecast_data"), limit=10).records
+        assert [r.partition_key for r in data] == ["Toys"]
+        assert not instance.fetch_materializations(dg.AssetKey("forecast_metrics"), limit=10).records
+        materialize("--select", "forecast_metrics", "--partition", "Books")
+        metrics = instance.fetch_materializations(dg.AssetKey("forecast_metrics"), limit=10).records
+        assert [r.partition_key for r in metrics] == ["Books"]
+        assert len(instance.fetch_materializations(dg.AssetKey("forecast_data"), limit=10).records) == 1
+    best = json.loads(cli("forecasts", "--category", "Toys", "--best", "--format", "json").stdout)
+    assert len(best) == 30

@@ -163,3 +163,19 @@ def test_running_a_completed_batch_again_is_a_no_op(data_paths, warehouse, insta
     uploads_after, invoices_after, _ = tables(warehouse)
     pd.testing.assert_frame_equal(invoices_before, invoices_after)
     assert counts(uploads_after.loc[batch]) == counts(uploads_before.loc[batch])
+
+
+def test_invoice_data_reports_the_table_row_count_not_the_batch(data_paths, warehouse, instance):
+    land(data_paths, "v1.csv", csv_text("2024-01-01,p1,A,1", "2024-01-01,p2,A,2"))
+    ingest(instance, data_paths, warehouse)
+    land(data_paths, "v2.csv", csv_text("2024-01-01,p2,A,20", "2024-01-02,p3,A,3"))
+    report, runs = ingest(instance, data_paths, warehouse)
+    [second] = report.tick.waiting_batches
+    assert runs[second].status == dg.DagsterRunStatus.SUCCESS
+    with warehouse.transaction() as session:
+        [(in_table,)] = session.fetch_all("SELECT count(*) FROM invoice_data")
+    metadata = instance.get_latest_materialization_event(dg.AssetKey("invoice_data")).asset_materialization.metadata
+    assert in_table == 3
+    assert metadata["dagster/row_count"].value == in_table
+    assert metadata["batch_row_count"].value == 2  # the batch's figures stay, under their own names
+    assert (metadata["num_inserted_rows"].value, metadata["num_updated_rows"].value) == (1, 1)

@@ -4,8 +4,8 @@ from functools import lru_cache
 
 import dagster as dg
 import pandas as pd
-from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
+from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.definitions import defs
 from tsplatform.stream import ReadingGenerator, SegmentWriter
 from tsplatform.warehouse import sensors as sensor_tables
@@ -17,6 +17,11 @@ SENSOR = "sensor_stream_sensor"
 def definitions() -> dg.Definitions:
     """Loaded once: the resources read TSPLATFORM_DATA_DIR / TSPLATFORM_WAREHOUSE_URL when used."""
     return defs()
+
+
+def stream_ingest_job() -> dg.JobDefinition:
+    """The job as a code location serves it (for ``dg.reconstructable``: runs through its own executor)."""
+    return definitions().resolve_job_def("sensor_stream_ingest_job")
 
 
 def tick(instance, cursor: str | None = None) -> dg.SensorResult:

@@ -7,6 +7,7 @@ import json
 import dagster as dg
 import pandas as pd
 
+from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.defs.stream.planning import MAX_PENDING_RANGES, SensorState, plan_ranges, range_key
 from tsplatform.stream import Cursor, JsonlSegmentSource, ReadingGenerator
 
@@ -178,14 +179,12 @@ def test_ranges_are_cut_at_segment_starts_and_new_ones_wait_while_too_many_are_u
 
 
 def test_a_run_whose_worker_was_killed_is_failed_and_its_range_asked_for_again(data_paths, warehouse, instance):
-    """A SIGKILLed worker leaves its run STARTED for ever; the sensor sees the process gone, marks the
-    run failed and asks for the range again, which then stores it once."""
+    """A SIGKILLed worker leaves its run STARTED for ever; the sensor sees the process its heartbeat
+    names gone, marks the run failed and asks for the range again, which then stores it once."""
     import subprocess
     import sys
 
-    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
-
-    from tsplatform.defs.run_workers import HOST_TAG, PID_TAG, worker_tags
+    from tsplatform.defs.run_heartbeat import PID_TAG, worker_tags
 
     from .dagster_helpers import SENSOR, definitions
 
@@ -197,8 +196,7 @@ def test_a_run_whose_worker_was_killed_is_failed_and_its_range_asked_for_again(d
     job = definitions().resolve_job_def("sensor_stream_ingest_job")
     killed = instance.create_run_for_job(
         job, run_config=request.run_config, status=dg.DagsterRunStatus.STARTED,
-        tags={**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR,
-              PID_TAG: str(dead.pid), HOST_TAG: worker_tags()[HOST_TAG]},
+        tags={**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR, **worker_tags(), PID_TAG: str(dead.pid)},
     )
 
     retry_tick = tick(instance, first.cursor)
@@ -210,9 +208,7 @@ def test_a_run_whose_worker_was_killed_is_failed_and_its_range_asked_for_again(d
 
 
 def test_a_run_whose_worker_is_alive_is_waited_for(data_paths, instance):
-    from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
-
-    from tsplatform.defs.run_workers import worker_tags
+    from tsplatform.defs.run_heartbeat import worker_tags
 
     from .dagster_helpers import SENSOR, definitions
 
@@ -227,3 +223,52 @@ def test_a_run_whose_worker_is_alive_is_waited_for(data_paths, instance):
     again = tick(instance, first.cursor)
     assert again.run_requests == []
     assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_a_launched_stream_run_records_its_worker_and_a_heartbeat(data_paths, warehouse, instance):
+    """Run through the job's own executor (as the daemon's run worker runs it), the run tags itself
+    with the process executing it and a fresh heartbeat: what tells the sensor it is alive."""
+    import os
+    import socket
+    import time
+
+    from tsplatform.defs.run_heartbeat import HEARTBEAT_TAG, HOST_TAG, PID_TAG
+
+    from .dagster_helpers import SENSOR, stream_ingest_job
+
+    written = write(data_paths.stream, ReadingGenerator(2, seed=8), "2024-01-01", 20)
+    [request] = tick(instance).run_requests
+    began = time.time()
+    with dg.execute_job(
+        dg.reconstructable(stream_ingest_job), instance, run_config=request.run_config,
+        tags={**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR},
+    ) as result:
+        assert result.success
+        run = instance.get_run_by_id(result.run_id)
+    assert (run.tags[PID_TAG], run.tags[HOST_TAG]) == (str(os.getpid()), socket.gethostname())
+    assert began - 1 <= float(run.tags[HEARTBEAT_TAG]) <= time.time() + 1
+    assert_stored_exactly(warehouse, written)
+
+
+def test_a_failed_range_is_asked_for_again_by_the_sensor_alone_where_run_retries_are_on(data_paths, warehouse, tmp_path):
+    """With Dagster's run retries on (deploy/dagster.postgres.yaml), a failed stream run is not
+    retried by Dagster as well: the sensor's re-request is the one layer, and it asks at once."""
+    overrides = {"run_retries": {"enabled": True, "max_retries": 2}}
+    (tmp_path / "retrying").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "retrying"), overrides=overrides) as instance:
+        folder = data_paths.stream
+        written = write(folder, ReadingGenerator(3, seed=3), "2024-01-01", 40)
+        first = tick(instance)
+        [request] = first.run_requests
+        segment = folder / "segment-00000001.jsonl"
+        segment.rename(folder / "away")
+        failed = launch(instance, request)
+        (folder / "away").rename(segment)
+        assert not failed.success
+        assert instance.get_run_by_id(failed.run_id).tags.get("dagster/will_retry") == "false"
+
+        retry_tick = tick(instance, first.cursor)
+        [retry] = retry_tick.run_requests
+        assert retry.run_key == request.run_key + "#retry1"
+        assert launch(instance, retry).success
+        assert_stored_exactly(warehouse, written)

@@ -8,27 +8,36 @@ from pydantic import Field
 from tsplatform.aggregation import category_series, changed_categories, fill_daily_gaps, series_fingerprints
 from tsplatform.defs.forecasts.partitions import category_partitions
 from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
+from tsplatform.defs.table_metadata import table_asset_attributes
 from tsplatform.warehouse import forecasts as forecast_table
 
 DAILY_CATEGORY_SALES = dg.AssetKey("daily_category_sales")
 FORECAST_DATA = dg.AssetKey("forecast_data")
 FORECAST_METRICS = dg.AssetKey("forecast_metrics")
 FORECAST_REPORT = dg.AssetKey("forecast_report")
-FORECASTS_ARE_SANE_CHECK = "forecasts_are_finite_and_ordered"
+FORECASTS_ARE_PLAUSIBLE_CHECK = "forecasts_are_plausible"
+DOMAIN = "forecasts"
 MODEL_TYPES = ("prophet", "sarimax", "holt_winters", "ensemble")
 HISTORY_DAYS_IN_CHART = 180
+
+# eager, but a missing upstream partition does not hold it back: a failed upload batch leaves its
+# invoice_data partition missing for good, and every later good upload must still be aggregated.
+# An upstream run in progress still defers it (any_deps_in_progress stays).
+FOLLOWS_EVERY_GOOD_UPLOAD = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+# the index waits while a category's forecasts fail forecasts_are_plausible (a blocking check)
+REPORT_CONDITION = FOLLOWS_EVERY_GOOD_UPLOAD & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 @dg.asset(
     key=DAILY_CATEGORY_SALES,
     deps=[dg.AssetKey("invoice_data")],
     group_name="forecasts",
-    kinds={"pandas"},
     pool=WAREHOUSE_WRITER_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=FOLLOWS_EVERY_GOOD_UPLOAD,
     description="Total sales per category per day from invoice_data; days without sales are 0 "
-    "between each category's first and last day. Adds new categories as forecast partitions.",
-    metadata={"dagster/table_name": "daily_category_sales"},
+    "between each category's first and last day. Adds new categories as forecast partitions. "
+    "Runs after every good upload, even when an earlier upload's batch failed.",
+    **table_asset_attributes("daily_category_sales", DOMAIN, {"pandas"}),
 )
 def daily_category_sales(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     store = warehouse.open()
@@ -77,27 +86,40 @@ class ForecastConfig(dg.Config):
             FORECAST_DATA,
             deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
-            kinds={"prophet", "statsmodels"},
             description="Forecasts per category: prophet, sarimax, holt_winters and their ensemble, with "
             "prediction intervals; is_best marks the model with the lowest backtest MASE. Replaced on refresh.",
-            metadata={"dagster/table_name": "forecast_data"},
+            **table_asset_attributes("forecast_data", DOMAIN, {"prophet", "statsmodels"}),
         ),
         dg.AssetSpec(
             FORECAST_METRICS,
             deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
             description="Rolling-origin backtest per category, model and origin: sMAPE, MASE, interval coverage.",
-            metadata={"dagster/table_name": "forecast_metrics"},
+            **table_asset_attributes("forecast_metrics", DOMAIN, {"statsmodels"}),
         ),
     ],
-    check_specs=[dg.AssetCheckSpec(FORECASTS_ARE_SANE_CHECK, asset=FORECAST_DATA, description="Every value finite, lower <= forecast <= upper, all four model types present.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FORECASTS_ARE_PLAUSIBLE_CHECK,
+            asset=FORECAST_DATA,
+            blocking=True,
+            description="Every forecast value and bound within [min - 2 x range, max + 2 x range] of the category's "
+            "history; the best model's and the ensemble's mean daily forecast over 30 days at most 3 x the highest "
+            "30-day mean of the history. Failing categories and models are in the metadata; blocking: gates forecast_report.",
+        )
+    ],
     partitions_def=category_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=True,
+    pool=WAREHOUSE_WRITER_POOL,
 )
 def category_forecasts(
     context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource, data_folder: DataFolderResource
 ):
-    """Forecast, backtest and chart every category of this run, in one process pool (all cores)."""
+    """Forecast, backtest and chart every category of this run, in one process pool (all cores).
+
+    Both tables are written together (one fit feeds both); a run that selects only one of the two
+    assets reports only that one (``dagster asset materialize --select forecast_data``)."""
     from tsplatform.forecasting import forecast_categories
 
     categories = list(context.partition_keys)
@@ -125,13 +147,13 @@ def category_forecasts(
             forecast_table.replace_category_forecasts(
                 session, category, rows, forecast_table.metric_rows(result.backtest, result.best_model, config.horizon), context.run_id
             )
-            all_rows.append(rows)
+            all_rows.append(rows.assign(category=category))
             summaries.append(result.summary.assign(category=category, is_best=result.summary["model"] == result.best_model))
     for category, result in results.items():
         pages[category] = _render_chart(category, series[category], result, reports)
         for model, messages in result.warnings.items():
             context.log.debug(f"{category} / {model}: {len(messages)} warning(s), first: {messages[0] if messages else ''}")
-    yield from _forecast_results(results, summaries, all_rows, pages, config)
+    yield from _forecast_results(context, results, summaries, all_rows, pages, config, series)
 
 
 def _render_chart(category, history, result, folder):
@@ -143,47 +165,58 @@ def _render_chart(category, history, result, folder):
     )
 
 
-def _forecast_results(results, summaries, all_rows, pages, config):
+def _forecast_results(context, results, summaries, all_rows, pages, config, series):
     import pandas as pd
 
     summary = pd.concat(summaries, ignore_index=True)
     rows = pd.concat(all_rows, ignore_index=True)
     table = summary[["category", "model", "mase", "smape", "coverage", "is_best"]].round(3)
-    yield dg.MaterializeResult(
-        asset_key=FORECAST_DATA,
-        metadata={
-            "dagster/row_count": len(rows),
-            "categories": len(results),
-            "horizon": config.horizon,
-            "interval": config.interval,
-            "best_models": dg.MetadataValue.json({c: r.best_model for c, r in results.items()}),
-            "flags": dg.MetadataValue.json({c: r.flags for c, r in results.items() if any(r.flags.values())}),
-            "warnings": dg.MetadataValue.json({c: {m: len(w) for m, w in r.warnings.items() if w} for c, r in results.items()}),
-            "fit_seconds": dg.MetadataValue.json({c: round(r.fit_seconds, 2) for c, r in results.items()}),
-            "charts": dg.MetadataValue.json({c: str(p) for c, p in pages.items()}),
-            **({"chart": dg.MetadataValue.path(str(next(iter(pages.values()))))} if len(pages) == 1 else {}),
-            "metrics": dg.MetadataValue.md(table.to_markdown(index=False)),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key=FORECAST_METRICS,
-        metadata={"metrics": dg.MetadataValue.md(table.to_markdown(index=False)), "categories": len(results)},
-    )
-    yield _sanity_check(rows, config.models)
+    selected = context.selected_asset_keys
+    if FORECAST_DATA in selected:
+        yield dg.MaterializeResult(
+            asset_key=FORECAST_DATA,
+            metadata={
+                "dagster/row_count": len(rows),
+                "categories": len(results),
+                "horizon": config.horizon,
+                "interval": config.interval,
+                "best_models": dg.MetadataValue.json({c: r.best_model for c, r in results.items()}),
+                "flags": dg.MetadataValue.json({c: r.flags for c, r in results.items() if any(r.flags.values())}),
+                "warnings": dg.MetadataValue.json({c: {m: len(w) for m, w in r.warnings.items() if w} for c, r in results.items()}),
+                "fit_seconds": dg.MetadataValue.json({c: round(r.fit_seconds, 2) for c, r in results.items()}),
+                "charts": dg.MetadataValue.json({c: str(p) for c, p in pages.items()}),
+                **({"chart": dg.MetadataValue.path(str(next(iter(pages.values()))))} if len(pages) == 1 else {}),
+                "metrics": dg.MetadataValue.md(table.to_markdown(index=False)),
+            },
+        )
+    if FORECAST_METRICS in selected:
+        yield dg.MaterializeResult(
+            asset_key=FORECAST_METRICS,
+            metadata={
+                "dagster/row_count": int(sum(len(r.backtest) for r in results.values())),
+                "metrics": dg.MetadataValue.md(table.to_markdown(index=False)),
+                "categories": len(results),
+            },
+        )
+    if dg.AssetCheckKey(FORECAST_DATA, FORECASTS_ARE_PLAUSIBLE_CHECK) in context.selected_asset_check_keys:
+        yield plausibility_check(rows, series)
 
 
-def _sanity_check(rows, models) -> dg.AssetCheckResult:
-    import numpy as np
+def plausibility_check(rows, histories) -> dg.AssetCheckResult:
+    """The forecasts_are_plausible check on forecast rows (with category) and each category's history."""
+    from tsplatform.forecasting.plausibility import MAX_LEVEL_RATIO, RANGE_SLACK, implausible_forecasts
 
-    values = rows[["forecast_value", "lower_bound", "upper_bound"]].to_numpy()
-    finite = bool(np.isfinite(values).all())
-    ordered = bool(((rows["lower_bound"] <= rows["forecast_value"]) & (rows["forecast_value"] <= rows["upper_bound"])).all())
-    complete = set(rows["model_type"]) >= {*models, "ensemble"}
+    problems = implausible_forecasts(rows, histories)
     return dg.AssetCheckResult(
         asset_key=FORECAST_DATA,
-        check_name=FORECASTS_ARE_SANE_CHECK,
-        passed=finite and ordered and complete,
-        metadata={"finite": finite, "ordered": ordered, "model_types": sorted(set(rows["model_type"]))},
+        check_name=FORECASTS_ARE_PLAUSIBLE_CHECK,
+        passed=problems.empty,
+        metadata={
+            "failing_categories": dg.MetadataValue.json(sorted(problems["category"].unique().tolist())),
+            "failing": dg.MetadataValue.md(problems.to_markdown(index=False) if len(problems) else "none"),
+            "range_slack": RANGE_SLACK,
+            "max_level_ratio": MAX_LEVEL_RATIO,
+        },
     )
 
 
@@ -192,23 +225,20 @@ def _sanity_check(rows, models) -> dg.AssetCheckResult:
     deps=[FORECAST_DATA, FORECAST_METRICS],
     group_name="forecasts",
     kinds={"plotly", "html"},
-    automation_condition=dg.AutomationCondition.eager(),
+    owners=["team:data-platform"],
+    tags={"domain": DOMAIN},
+    pool=WAREHOUSE_WRITER_POOL,
+    automation_condition=REPORT_CONDITION,
     description="Index page of all category forecast charts (data/reports/forecasts/index.html).",
 )
 def forecast_report(warehouse: WarehouseResource, data_folder: DataFolderResource) -> dg.MaterializeResult:
-    from tsplatform.forecasting import page_filename, render_index
+    from tsplatform.forecasting import render_index
+    from tsplatform.forecasting.report_index import index_entries
 
     with warehouse.open().transaction() as session:
-        metrics = forecast_table.read_metrics(session)
+        forecasts, metrics = forecast_table.read_forecasts(session), forecast_table.read_metrics(session)
     folder = data_folder.paths().reports / "forecasts"
-    entries = []
-    if len(metrics):
-        means = metrics.groupby(["category", "model_type"], as_index=False)[["mase", "smape", "coverage"]].mean()
-        best = metrics[metrics["is_best"]].groupby("category")["model_type"].first()
-        for category, model in best.items():
-            row = means[(means["category"] == category) & (means["model_type"] == model)].iloc[0]
-            entries.append({"category": category, "path": folder / page_filename(category), "best_model": model,
-                            "mase": row["mase"], "smape": row["smape"], "coverage": row["coverage"]})
+    entries = index_entries(forecasts, metrics, folder)
     index = render_index(entries, folder / "index.html")
     return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index)), "categories": len(entries),
                                           "url": dg.MetadataValue.url(index.resolve().as_uri())})

@@ -1,20 +1,32 @@
-"""The daily refresh: every category, one run."""
+"""The daily refresh: every category, one run of category_forecast_job."""
+
+import os
 
 import dagster as dg
 
+from tsplatform.defs.forecasts.jobs import category_forecast_job
 from tsplatform.defs.forecasts.partitions import category_partitions
 from tsplatform.defs.forecasts.refresh import refresh_request
 
+FORECAST_SCHEDULE_NAME = "daily_forecast_schedule"
+DEFAULT_REFRESH_CRON = "0 5 * * *"
+# read when the code location loads; restart Dagster after changing it
+REFRESH_CRON = os.environ.get("TSPLATFORM_FORECAST_REFRESH_CRON", "").strip() or DEFAULT_REFRESH_CRON
+
 
 @dg.schedule(
-    name="daily_forecast_schedule",
-    cron_schedule="0 5 * * *",
-    target=dg.AssetSelection.keys("forecast_data", "forecast_metrics"),
+    name=FORECAST_SCHEDULE_NAME,
+    job=category_forecast_job,
+    cron_schedule=REFRESH_CRON,
+    execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Refreshes the forecasts of every category at 05:00 UTC, as one run over all partitions.",
+    description=f"Refreshes the forecasts of every category ({REFRESH_CRON}, UTC; TSPLATFORM_FORECAST_REFRESH_CRON "
+    "overrides) as one run over all category partitions.",
 )
 def daily_forecast_schedule(context: dg.ScheduleEvaluationContext):
     categories = context.instance.get_dynamic_partitions(category_partitions.name)
     if not categories:
-        return dg.SkipReason("no categories yet")
-    return refresh_request(categories, context.repository_def.asset_graph, {"tsplatform/trigger": "schedule"})
+        return dg.SkipReason("no categories yet: upload sales first")
+    tick = context.scheduled_execution_time
+    run_key = f"{FORECAST_SCHEDULE_NAME}:{tick.isoformat() if tick else 'manual'}"
+    return refresh_request(categories, categories, run_key=run_key, trigger="schedule")

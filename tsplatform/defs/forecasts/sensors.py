@@ -1,8 +1,10 @@
-"""Forecasts follow the data: when daily_category_sales changes, refresh only the changed categories."""
+"""Forecasts follow the data: when daily_category_sales changes, refresh the changed categories in one run."""
 
 import dagster as dg
 
-from tsplatform.defs.forecasts.assets import DAILY_CATEGORY_SALES, FORECAST_DATA, FORECAST_METRICS
+from tsplatform.defs.forecasts.assets import DAILY_CATEGORY_SALES
+from tsplatform.defs.forecasts.jobs import category_forecast_job
+from tsplatform.defs.forecasts.partitions import category_partitions
 from tsplatform.defs.forecasts.refresh import refresh_request
 
 FORECAST_REFRESH_SENSOR = "forecast_refresh_sensor"
@@ -10,11 +12,12 @@ FORECAST_REFRESH_SENSOR = "forecast_refresh_sensor"
 
 @dg.sensor(
     name=FORECAST_REFRESH_SENSOR,
+    job=category_forecast_job,
     minimum_interval_seconds=30,
-    asset_selection=[FORECAST_DATA, FORECAST_METRICS],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After daily_category_sales is materialised, requests one run forecasting the categories whose "
-    "series changed (read from its changed_categories metadata); unchanged categories are not re-run.",
+    description="After daily_category_sales is materialised, requests ONE run of category_forecast_job over the "
+    "range from the first to the last changed category in partition order (read from its changed_categories "
+    "metadata); categories inside that span that did not change are re-forecast too.",
 )
 def forecast_refresh_sensor(context: dg.SensorEvaluationContext):
     after = int(context.cursor) if context.cursor else None
@@ -27,10 +30,17 @@ def forecast_refresh_sensor(context: dg.SensorEvaluationContext):
     for record in records:
         value = record.asset_materialization.metadata.get("changed_categories")
         changed.update(value.value if value is not None else [])
-    context.update_cursor(str(records[-1].storage_id))
+    last = records[-1].storage_id
     if not changed:
-        return dg.SkipReason("no category's daily series changed")
-    context.log.info(f"refreshing forecasts for {len(changed)} categories: {', '.join(sorted(changed))}")
-    return dg.SensorResult(
-        run_requests=[refresh_request(sorted(changed), context.repository_def.asset_graph, {"tsplatform/trigger": "data"})]
-    )
+        return dg.SensorResult(skip_reason="no category's daily series changed", cursor=str(last))
+    # daily_category_sales adds new categories as partitions before its materialization is recorded
+    partition_order = context.instance.get_dynamic_partitions(category_partitions.name)
+    unknown = changed - set(partition_order)
+    if unknown:
+        context.log.warning(f"not category partitions, not forecast: {', '.join(sorted(unknown))}")
+        changed -= unknown
+    if not changed:
+        return dg.SensorResult(skip_reason="no changed category is a partition", cursor=str(last))
+    request = refresh_request(changed, partition_order, run_key=f"{FORECAST_REFRESH_SENSOR}:{last}", trigger="data")
+    context.log.info(f"refreshing forecasts for {len(changed)} changed categories: {', '.join(sorted(changed))}")
+    return dg.SensorResult(run_requests=[request], cursor=str(last))

@@ -1,11 +1,14 @@
 """Batches whose runs all ended without completing them: killed mid-way (SIGKILL, a killed daemon
 or container, a crashed CLI; ``run_workers`` marks such a run failed), killed while waiting for the
 writer pool, or failed before the batch was claimed. The batch's one transaction never committed,
-so running it again is safe; it is owed one more run."""
+so running it again is safe; it is owed one more run.
+
+This re-request is the only layer that re-runs a batch run: Dagster's run retries are off for the
+ingest job (``dagster/max_retries`` 0 on the job), so the two never both re-run one dead batch."""
 
 import dagster as dg
-from dagster._core.storage.tags import PARTITION_NAME_TAG, WILL_RETRY_TAG
 
+from tsplatform.defs.dagster_tags import PARTITION_NAME_TAG
 from tsplatform.defs.run_workers import fail_if_worker_gone
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import uploads as upload_table
@@ -15,7 +18,7 @@ MAX_RUNS_PER_BATCH = 5  # then a person looks (the batch stays open; its runs' l
 
 def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=None) -> list[tuple[str, str]]:
     """(batch, newest run id) for open batches (uploaded or processing) that had runs, none of which
-    is still going or about to be retried by Dagster."""
+    is still going."""
     with warehouse.transaction() as session:
         waiting = upload_table.batches_waiting(session)
         processing = dict(upload_table.batches_processing(session))
@@ -27,8 +30,8 @@ def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=
             continue
         if [run for run in runs if fail_if_worker_gone(instance, run, "the process running this batch was killed")]:
             runs = _runs_of(instance, batch)
-        if not runs or any(not run.is_finished for run in runs) or runs[0].tags.get(WILL_RETRY_TAG) == "true":
-            continue  # never asked for yet (the waiting request does it), still going, or Dagster retries it
+        if not runs or any(not run.is_finished for run in runs):
+            continue  # never asked for yet (the waiting request does it), or still going
         if len(runs) >= MAX_RUNS_PER_BATCH:
             if log is not None:
                 log(f"batch {batch}: {len(runs)} runs ended without completing it; not asking again by itself")

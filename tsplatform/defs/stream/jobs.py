@@ -7,6 +7,8 @@ which is most of the live lag.
 
 import dagster as dg
 
+from tsplatform.defs.dagster_tags import MAX_RETRIES_TAG
+from tsplatform.defs.run_heartbeat import in_process_executor_with_heartbeat
 from tsplatform.defs.stream.assets import (
     SENSOR_ANOMALIES,
     SENSOR_CHARTS,
@@ -21,7 +23,8 @@ sensor_stream_ingest_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(ingest_sensor_readings) | dg.AssetSelection.assets(SENSOR_STATS, SENSOR_ANOMALIES),
     description="Store one cursor range of the stream (config: start/end cursors), then refresh the live stats "
     "and scan the new readings for anomalies.",
-    executor_def=dg.in_process_executor,
+    executor_def=in_process_executor_with_heartbeat,  # so sensor_stream_sensor can tell a dead worker
+    tags={MAX_RETRIES_TAG: "0"},  # a failed range is asked for again by sensor_stream_sensor, not run retries
 )
 
 sensor_stream_refresh_job = dg.define_asset_job(

@@ -9,6 +9,7 @@ Each tick (every ``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS``, default 30 s):
    is asked for again under the same run key (Dagster launches a key only once);
    one whose run failed is asked for again under ``<key>#retry<n>`` unless the warehouse ledger
    (``sensor_stream_ranges``, written in the same transaction as the readings) shows it stored.
+   This is the only layer that re-runs a range: Dagster's run retries are off for the stream job.
 2. Ask for the new readings: ``[next, latest flushed line)`` as one range (split at segment starts
    past 256 MiB), unless 4 ranges are still unconfirmed (then the backlog waits, in the stream,
    and is asked for as one range later).
@@ -22,9 +23,8 @@ re-delivery from a genuine duplicate — so nothing is lost and nothing is store
 import os
 
 import dagster as dg
-from dagster._core.execution.stats import StepEventStatus
-from dagster._core.storage.tags import ROOT_RUN_ID_TAG, RUN_KEY_TAG, WILL_RETRY_TAG
 
+from tsplatform.defs.dagster_tags import ROOT_RUN_ID_TAG, RUN_KEY_TAG
 from tsplatform.defs.resources import DataFolderResource, WarehouseResource
 from tsplatform.defs.run_workers import fail_if_worker_gone
 from tsplatform.defs.stream.assets import INGEST_STEP
@@ -88,18 +88,12 @@ def range_status(instance: dg.DagsterInstance, entry: PendingRange) -> str:
         return STORED
     if any(not run.is_finished for run in family):
         return RUNNING
-    records = [instance.get_run_record_by_id(run.run_id) for run in family]
-    newest = max(records, key=lambda record: record.create_timestamp).dagster_run
-    if newest.tags.get(WILL_RETRY_TAG) == "true":  # Dagster's own run retry is on its way
-        return RUNNING
-    return FAILED
+    return FAILED  # Dagster's run retries are off for this job: asking again is this sensor's job
 
 
 def _ingest_step_succeeded(instance: dg.DagsterInstance, run_id: str) -> bool:
-    return any(
-        stats.step_key == INGEST_STEP and stats.status == StepEventStatus.SUCCESS
-        for stats in instance.get_run_step_stats(run_id, step_keys=[INGEST_STEP])
-    )
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
+    return any(record.event_log_entry.step_key == INGEST_STEP for record in records)
 
 
 def stored_per_ledger(warehouse: WarehouseResource, entries: list[PendingRange], log) -> set[PendingRange]:

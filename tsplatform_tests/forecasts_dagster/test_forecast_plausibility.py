@@ -1,0 +1,59 @@
+"""The forecasts_are_plausible rule: passes on sane forecasts, fails (naming them) on absurd ones."""
+
+import numpy as np
+import pandas as pd
+
+from tsplatform.defs.forecasts.assets import FORECASTS_ARE_PLAUSIBLE_CHECK, plausibility_check
+from tsplatform.forecasting.plausibility import implausible_forecasts
+
+HISTORY = pd.Series(np.tile([10.0, 12.0, 14.0, 12.0], 30), index=pd.date_range("2025-01-01", periods=120))
+
+
+def rows(category, model, values, spread=2.0, best=False):
+    values = np.asarray(values, dtype="float64")
+    return pd.DataFrame({
+        "category": category, "model_type": model,
+        "forecast_date": pd.date_range("2025-05-01", periods=len(values)),
+        "forecast_value": values, "lower_bound": values - spread, "upper_bound": values + spread, "is_best": best,
+    })
+
+
+def test_sane_forecasts_pass():
+    frame = pd.concat([rows("A", "prophet", [12.0] * 30, best=True), rows("A", "ensemble", [12.5] * 30)])
+    assert implausible_forecasts(frame, {"A": HISTORY}).empty
+
+
+def test_a_runaway_trend_an_exploding_interval_and_a_non_finite_value_fail_by_category_and_model():
+    frame = pd.concat([
+        rows("A", "prophet", np.linspace(12, 40, 30), best=True),  # range 10..14, span 4: ceiling 22
+        rows("A", "sarimax", [12.0] * 30, spread=30.0),  # the interval alone breaks the range
+        rows("A", "holt_winters", [12.0] * 29 + [np.inf]),
+        rows("B", "ensemble", [12.0] * 30),
+    ])
+    problems = implausible_forecasts(frame, {"A": HISTORY, "B": HISTORY})
+    assert sorted(map(tuple, problems[["category", "model_type", "rule"]].to_numpy())) == [
+        ("A", "holt_winters", "range"), ("A", "prophet", "range"), ("A", "sarimax", "range"),
+    ]
+
+
+def test_a_level_jump_of_the_best_model_fails_even_inside_a_wide_history_range():
+    spiky = HISTORY.copy()
+    spiky.iloc[10] = 1000.0  # one old spike widens the range to 2980; the highest 30-day mean is 45
+    frame = pd.concat([rows("A", "sarimax", [200.0] * 30, best=True), rows("A", "prophet", [200.0] * 30)])
+    problems = implausible_forecasts(frame, {"A": spiky})
+    assert problems[["model_type", "rule"]].to_numpy().tolist() == [["sarimax", "level"]]
+
+
+def test_the_check_result_names_the_offending_categories():
+    frame = pd.concat([rows("Good", "ensemble", [12.0] * 30), rows("Bad", "ensemble", [500.0] * 30)])
+    result = plausibility_check(frame, {"Good": HISTORY, "Bad": HISTORY})
+    assert result.check_name == FORECASTS_ARE_PLAUSIBLE_CHECK and not result.passed
+    assert result.metadata["failing_categories"].value == ["Bad"]
+    assert plausibility_check(frame[frame["category"] == "Good"], {"Good": HISTORY}).passed
+
+
+def test_an_intermittent_category_may_return_to_its_usual_level_after_a_quiet_month():
+    quiet = HISTORY.copy()
+    quiet.iloc[-30:] = 0.0
+    quiet.iloc[-3:] = 12.0
+    assert implausible_forecasts(rows("A", "ensemble", [12.0] * 30), {"A": quiet}).empty
