@@ -239,28 +239,28 @@ def _shown_model(models: list[str], best_model: str) -> str | None:
     return models[0] if models else None
 
 
-def _anchored(block: pd.DataFrame, anchor: tuple | None) -> pd.DataFrame:
-    """The forecast block with the last observed point first, so the line joins the history.
+def _anchored(block: pd.DataFrame, anchor: tuple | None) -> dict[str, list]:
+    """The forecast block as columns of lists, the last observed point first so that the line
+    joins the history; there the forecast, both bounds and the observation coincide."""
+    columns = {key: block[key].tolist() for key in ("ds", "yhat", "lower", "upper")}
+    columns["observed"] = [False] * len(block)
+    if anchor is not None and len(block) and anchor[0] < columns["ds"][0]:
+        ds, value = anchor
+        for key, first in (("ds", ds), ("yhat", value), ("lower", value), ("upper", value), ("observed", True)):
+            columns[key].insert(0, first)
+    return columns
 
-    At that point the forecast, both bounds and the observed value coincide (no spread yet)."""
-    block = block[["ds", "yhat", "lower", "upper"]].reset_index(drop=True)
-    if anchor is None or len(block) == 0 or not anchor[0] < block["ds"].iloc[0]:
-        return block.assign(observed=False)
-    ds, value = anchor
-    first = pd.DataFrame({"ds": [ds], "yhat": [value], "lower": [value], "upper": [value], "observed": [True]})
-    return pd.concat([first, block.assign(observed=False)], ignore_index=True)
 
-
-def _model_traces(model: str, block: pd.DataFrame, color: str, chosen: bool, level: float | None = None) -> list[dict]:
+def _model_traces(model: str, block: Mapping[str, list], color: str, chosen: bool, level: float | None = None) -> list[dict]:
     """The interval band (a closed polygon, upper then lower reversed) and the forecast line;
     a model that is not chosen starts hidden, listed in the legend (both traces share its group)."""
-    dates = list(block["ds"])
+    dates = block["ds"]
     visible = True if chosen else "legendonly"
     label = f"{model} (chosen)" if chosen else model
     band = {
         "type": "scatter",
         "x": dates + dates[::-1],
-        "y": list(block["upper"]) + list(block["lower"])[::-1],
+        "y": block["upper"] + block["lower"][::-1],
         "fill": "toself",
         "fillcolor": _rgba(color, 0.22 if chosen else 0.1),
         "line": {"width": 0},
@@ -270,15 +270,14 @@ def _model_traces(model: str, block: pd.DataFrame, color: str, chosen: bool, lev
         "visible": visible,
         "name": f"{model} {_percent(level)} interval" if level is not None else f"{model} interval",
     }
-    observed = block["observed"] if "observed" in block else pd.Series(False, index=block.index)
     bounds = [
         "last actual" if seen else f"[{lower:.2f}, {upper:.2f}]"
-        for seen, lower, upper in zip(observed, block["lower"], block["upper"])
+        for seen, lower, upper in zip(block.get("observed", [False] * len(dates)), block["lower"], block["upper"])
     ]
     line = {
         "type": "scatter",
         "x": dates,
-        "y": block["yhat"].to_numpy(),
+        "y": block["yhat"],
         "name": label,
         "mode": "lines",
         "legendgroup": model,
