@@ -83,9 +83,19 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
 
     check = [e for e in result.get_asset_check_evaluations() if e.check_name == "forecasts_are_plausible"]
     assert check and check[0].passed
-    pages = json.loads(json.dumps(result.asset_materializations_for_node("category_forecasts")[0].metadata["charts"].value))
+    metadata = next(m.metadata for m in result.asset_materializations_for_node("category_forecasts") if m.asset_key == dg.AssetKey("forecast_data"))
+    pages = json.loads(json.dumps(metadata["charts"].value))
     hostile_page = open(pages[HOSTILE]).read()
     assert HOSTILE not in hostile_page and "&lt;script&gt;" in hostile_page
+    # measured backtest coverage per category and model, beside the nominal interval (metadata and page)
+    assert metadata["interval"].value == 0.95 and "Coverage (nominal 95%)" in hostile_page
+    coverage = metadata["coverage"].value
+    assert set(coverage) == set(categories)
+    for category in categories:
+        scored = metrics[metrics["category"] == category].groupby("model_type")["coverage"].mean()
+        assert set(coverage[category]) == set(scored.index)
+        for model, value in coverage[category].items():
+            assert 0 <= value <= 1 and value == pytest.approx(scored[model], abs=0.001)
 
     report = dg.materialize([forecast_report], instance=instance, resources=defs().resources)
     index = open(report.asset_materializations_for_node("forecast_report")[0].metadata["index"].value).read()

@@ -150,19 +150,32 @@ def category_forecasts(
             all_rows.append(rows.assign(category=category))
             summaries.append(result.summary.assign(category=category, is_best=result.summary["model"] == result.best_model))
     for category, result in results.items():
-        pages[category] = _render_chart(category, series[category], result, reports)
+        pages[category] = _render_chart(category, series[category], result, reports, config.interval)
         for model, messages in result.warnings.items():
             context.log.debug(f"{category} / {model}: {len(messages)} warning(s), first: {messages[0] if messages else ''}")
     yield from _forecast_results(context, results, summaries, all_rows, pages, config, series)
 
 
-def _render_chart(category, history, result, folder):
+def _render_chart(category, history, result, folder, interval):
     from tsplatform.forecasting import page_filename, render_category_chart
 
     return render_category_chart(
         category, history.iloc[-HISTORY_DAYS_IN_CHART:], result.forecast, result.summary, result.best_model,
-        folder / page_filename(category),
+        folder / page_filename(category), interval=interval,
     )
+
+
+def _measured_coverage(results) -> dict[str, dict[str, float | None]]:
+    """Backtest interval coverage per category and model (None where nothing was scored), to read
+    against the nominal ``interval``; a category too short for a backtest maps to {}."""
+    import math
+
+    coverage = {}
+    for category, result in results.items():
+        rows = result.summary.to_dict("records") if len(result.summary) else []
+        values = {str(r["model"]): float(r["coverage"]) for r in rows if r.get("coverage") is not None}
+        coverage[category] = {m: (round(v, 3) if math.isfinite(v) else None) for m, v in values.items()}
+    return coverage
 
 
 def _forecast_results(context, results, summaries, all_rows, pages, config, series):
@@ -180,6 +193,7 @@ def _forecast_results(context, results, summaries, all_rows, pages, config, seri
                 "categories": len(results),
                 "horizon": config.horizon,
                 "interval": config.interval,
+                "coverage": dg.MetadataValue.json(_measured_coverage(results)),
                 "best_models": dg.MetadataValue.json({c: r.best_model for c, r in results.items()}),
                 "flags": dg.MetadataValue.json({c: r.flags for c, r in results.items() if any(r.flags.values())}),
                 "warnings": dg.MetadataValue.json({c: {m: len(w) for m, w in r.warnings.items() if w} for c, r in results.items()}),
