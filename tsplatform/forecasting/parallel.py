@@ -82,7 +82,8 @@ def forecast_categories(
 
     ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
     (no pool). Results come back in the order of ``series_by_key`` and are identical to
-    calling ``forecast``/``backtest`` per series. A series that cannot be processed gets
+    calling ``forecast``/``backtest`` per series (plus ``flag_best``'s flag on the chosen
+    model's rows). A series that cannot be processed gets
     ``error`` set and empty frames instead of failing the whole batch.
     """
     horizon = check_horizon(horizon)
