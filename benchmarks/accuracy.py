@@ -7,8 +7,9 @@ Data sets: the shared M4 weekly (horizon 13, m = 1) and hourly (horizon 48, m = 
 generated daily sales (the suite's ``category_series``, horizon 30, m = 7). Each series is cut as M4
 cut it (the model sees the history, is scored on the next ``horizon`` values) and forecast with
 ``tsplatform.forecasting.forecast(series, horizon, models=DEFAULT_MODELS, interval=0.95)``; every
-model type it returns is scored (prophet, sarimax, holt_winters, ensemble), beside three reference
-forecasts computed here: M4's Naive2, the seasonal naive and statsmodels' Theta.
+model type it returns is scored (prophet, sarimax, holt_winters, the benchmarks naive, seasonal_naive
+and theta, and the ensemble of the first three), beside three reference forecasts computed here and
+labelled "(reference)": M4's Naive2, the seasonal naive and statsmodels' Theta.
 
 Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, 95% interval coverage,
 MSIS, and CPU seconds per series (this process and its children, e.g. cmdstan). A model's CPU is a
@@ -41,7 +42,7 @@ from benchmarks.report import Figure
 CASE = "7 accuracy"
 INTERVAL = 0.95
 ENSEMBLE = "ensemble"
-# the references' row names, apart from forecast()'s model names (which may one day include a theta)
+# the references' row names, apart from forecast()'s model names (which include naive, seasonal_naive, theta)
 NAIVE2, SEASONAL_NAIVE, THETA = "Naive2 (reference)", "seasonal naive (reference)", "Theta (reference)"
 REFERENCES = (THETA, SEASONAL_NAIVE, NAIVE2)
 DAILY = "daily sales (generated)"

@@ -6,6 +6,7 @@ import click
 
 from tsplatform import settings
 from tsplatform.cli.output import FORMATS, emit
+from tsplatform.forecasting.models import MODEL_NAMES
 
 
 @click.command()
@@ -30,7 +31,7 @@ def forecast(categories, horizon, interval, fmt):
 
 @click.command()
 @click.option("--category", default=None)
-@click.option("--model", default=None, type=click.Choice(["prophet", "sarimax", "holt_winters", "ensemble"]))
+@click.option("--model", default=None, type=click.Choice([*MODEL_NAMES, "ensemble"]))
 @click.option("--best", is_flag=True, help="Only the chosen model of each category.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None)

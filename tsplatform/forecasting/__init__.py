@@ -1,5 +1,6 @@
-"""Forecasting library of tsplatform: Prophet, SARIMAX and Holt-Winters (ETS) plus their
-ensemble, rolling-origin backtests, a process-pool runner for many series, and HTML charts.
+"""Forecasting library of tsplatform: Prophet, SARIMAX and Holt-Winters (ETS), their ensemble and
+the benchmarks (naive, seasonal naive, Theta), rolling-origin backtests, a process-pool runner for
+many series, and HTML charts.
 
 No Dagster here. Public names are loaded on first use (PEP 562) so that
 ``import tsplatform.forecasting`` costs nothing: pandas, statsmodels, Prophet and plotly are

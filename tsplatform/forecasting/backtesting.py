@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import flags as F
 from .ensemble import ENSEMBLE
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast_prepared, normalize_models
 from .metrics import interval_coverage, mase, smape
+from .models import SEASONAL_NAIVE
 from .preparation import PreparedSeries, prepare_series
 
 BACKTEST_COLUMNS = ["model", "origin", "smape", "mase", "coverage", "n"]
@@ -197,11 +199,43 @@ def summarize_backtest(backtest_frame: pd.DataFrame) -> pd.DataFrame:
 def choose_best(summary: pd.DataFrame) -> str:
     """The model with the lowest mean MASE (ties: lower sMAPE, then listing order).
 
-    The ensemble is eligible. With no usable scores the ensemble is returned: without
-    evidence, the combination is the safest default.
+    The ensemble and the benchmarks are eligible. When no model beats the seasonal naive
+    (strictly lower mean MASE), the seasonal naive is chosen: a model that cannot beat
+    repeating the last cycle is not worth its variance (``best_model_flags`` says so).
+    With no usable scores the ensemble is returned: without evidence, the combination is
+    the safest default.
     """
     usable = summary[np.isfinite(pd.to_numeric(summary.get("mase"), errors="coerce"))] if len(summary) else summary
     if usable.empty:
         return ENSEMBLE
+    if seasonal_naive_unbeaten(usable):
+        return SEASONAL_NAIVE
     ranked = usable.assign(_order=range(len(usable))).sort_values(["mase", "smape", "_order"], kind="stable")
     return str(ranked["model"].iloc[0])
+
+
+def seasonal_naive_unbeaten(summary: pd.DataFrame) -> bool:
+    """True when the seasonal naive was scored and no other model has a lower mean MASE."""
+    scores = pd.to_numeric(summary["mase"], errors="coerce")
+    benchmark = scores[summary["model"] == SEASONAL_NAIVE]
+    if benchmark.empty or not np.isfinite(benchmark.iloc[0]):
+        return False
+    others = scores[(summary["model"] != SEASONAL_NAIVE) & np.isfinite(scores)]
+    return not bool((others < benchmark.iloc[0]).any())
+
+
+def best_model_flags(best_model: str) -> list[str]:
+    """Flags the choice itself earns: the seasonal naive is chosen only when nothing beat it."""
+    return [F.NO_MODEL_BEATS_SEASONAL_NAIVE] if best_model == SEASONAL_NAIVE else []
+
+
+def flag_best(forecast_frame: pd.DataFrame, best_model: str) -> pd.DataFrame:
+    """The forecast frame with ``best_model_flags`` added to the chosen model's rows."""
+    extra = best_model_flags(best_model)
+    if not extra or forecast_frame.empty:
+        return forecast_frame
+    frame = forecast_frame.copy()
+    chosen = frame["model"] == best_model
+    frame.loc[chosen, "flag"] = [F.join_flags([flag, *extra]) for flag in frame.loc[chosen, "flag"]]
+    frame.attrs = forecast_frame.attrs
+    return frame

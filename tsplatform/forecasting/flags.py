@@ -13,6 +13,9 @@ CONSTANT_SERIES = "constant_series"  # history never changes (includes all-zero)
 NO_SEASONAL_TERM = "no_seasonal_term"  # the calendar has a cycle but the history is shorter than two of them
 GAPS_FILLED = "gaps_filled"  # missing timestamps were filled before fitting (see settings["series"])
 INTERMITTENT_SERIES = "intermittent_series"  # many zeros (mean interval between non-zeros > 1.32)
+# on the chosen model's rows: in the backtest no model had a lower mean MASE than the seasonal
+# naive, so the benchmark itself is the best model (fitting a model did not pay off here)
+NO_MODEL_BEATS_SEASONAL_NAIVE = "no_model_beats_seasonal_naive"
 
 SEPARATOR = ","
 

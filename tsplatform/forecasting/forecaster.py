@@ -10,11 +10,11 @@ import pandas as pd
 from . import flags as F
 from .blas_threads import single_threaded_blas
 from .ensemble import ENSEMBLE, INTERVAL_METHOD, combine
-from .models import MODEL_NAMES
+from .models import BENCHMARK_MODELS, MODEL_NAMES
 from .preparation import PreparedSeries, prepare_series
 from .runner import run_model
 
-DEFAULT_MODELS = ("prophet", "sarimax", "holt_winters")
+DEFAULT_MODELS = MODEL_NAMES  # the fitted models and the benchmarks (naive, seasonal_naive, theta)
 FORECAST_COLUMNS = ["model", "ds", "yhat", "lower", "upper", "flag"]
 
 
@@ -35,7 +35,9 @@ def forecast(
     seasonality) and each model's chosen settings and information criterion.
     ``nonnegative=None`` clips at zero when the history has no negative values.
     ``flag`` is a comma-joined list (see ``flags.py``); the ensemble carries the flags all
-    its members share. ``freq`` overrides the inferred calendar.
+    its members share. Its members are the fitted models (prophet, sarimax, holt_winters)
+    requested; the benchmarks join it only when nothing else was requested.
+    ``freq`` overrides the inferred calendar.
     """
     prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
     return forecast_prepared(prepared, horizon, models, interval)
@@ -51,19 +53,20 @@ def forecast_prepared(
     future = prepared.future_index(horizon)
 
     blocks: list[pd.DataFrame] = []
-    members = []
+    results = {}
     warnings_by_model: dict[str, list[str]] = {}
     settings: dict = {"series": prepared.settings(), "interval": interval}
     with single_threaded_blas():
         for name in names:
             result, messages = run_model(name, prepared, horizon, interval)
-            members.append(result)
+            results[name] = result
             warnings_by_model[name] = messages
             settings[name] = result.settings
             blocks.append(_block(name, future, result, prepared.flags))
-    ensemble = combine(members)
+    members = ensemble_members(names)
+    ensemble = combine([results[name] for name in members])
     blocks.append(_block(ENSEMBLE, future, ensemble, prepared.flags))
-    settings[ENSEMBLE] = {"members": list(names), "interval_method": INTERVAL_METHOD}
+    settings[ENSEMBLE] = {"members": list(members), "interval_method": INTERVAL_METHOD}
 
     frame = pd.concat(blocks, ignore_index=True)[FORECAST_COLUMNS]
     frame.attrs["warnings"] = warnings_by_model
@@ -82,6 +85,14 @@ def _block(name: str, future: pd.DatetimeIndex, result, data_flags) -> pd.DataFr
             "flag": F.join_flags([*data_flags, *result.flags]),
         }
     )
+
+
+def ensemble_members(names: Iterable[str]) -> tuple[str, ...]:
+    """The models the ensemble averages: the fitted ones, benchmarks excluded (they are
+    the yardstick the ensemble is judged against); all of them when only benchmarks ran."""
+    names = tuple(names)
+    fitted = tuple(name for name in names if name not in BENCHMARK_MODELS)
+    return fitted or names
 
 
 def normalize_models(models: Iterable[str]) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .backtesting import assemble_backtest, backtest_window, choose_best, plan_windows, summarize_backtest
+from .backtesting import assemble_backtest, backtest_window, choose_best, flag_best, plan_windows, summarize_backtest
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast, normalize_models
 from .preparation import prepare_series
 from .quiet import MAX_MESSAGES_PER_MODEL
@@ -82,7 +82,8 @@ def forecast_categories(
 
     ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
     (no pool). Results come back in the order of ``series_by_key`` and are identical to
-    calling ``forecast``/``backtest`` per series. A series that cannot be processed gets
+    calling ``forecast``/``backtest`` per series (plus ``flag_best``'s flag on the chosen
+    model's rows). A series that cannot be processed gets
     ``error`` set and empty frames instead of failing the whole batch.
     """
     horizon = check_horizon(horizon)
@@ -132,6 +133,7 @@ def _usable_cores() -> int:
 WORKER_IMPORTS = (
     "prophet",
     "statsmodels.tsa.exponential_smoothing.ets",
+    "statsmodels.tsa.forecasting.theta",
     "statsmodels.tsa.seasonal",
     "statsmodels.tsa.statespace.sarimax",
     "statsmodels.tsa.stattools",
@@ -191,12 +193,14 @@ def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins
 
     backtest_frame = assemble_backtest(windows, requested_origins=origins)
     summary = summarize_backtest(backtest_frame)
+    best_model = choose_best(summary)
+    final = flag_best(final, best_model)
     return CategoryForecast(
         key=key,
         forecast=final,
         backtest=backtest_frame,
         summary=summary,
-        best_model=choose_best(summary),
+        best_model=best_model,
         warnings=_merge_warnings(final, backtest_frame),
         flags={model: str(block["flag"].iloc[0]) for model, block in final.groupby("model", sort=False)},
         settings=final.attrs.get("settings", {}),

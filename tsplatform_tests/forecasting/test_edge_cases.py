@@ -142,7 +142,7 @@ def test_fit_warnings_are_recorded_not_emitted(capfd):
     assert_well_formed(frame)
     assert escaped == []
     assert any(frame.attrs["warnings"].values())
-    assert set(frame.attrs["warnings"]) == {"prophet", "sarimax", "holt_winters"}
+    assert set(frame.attrs["warnings"]) == {"prophet", "sarimax", "holt_winters", "naive", "seasonal_naive", "theta"}
     output = capfd.readouterr()
     assert "cmdstanpy" not in output.err + output.out
     assert "Chain" not in output.err + output.out

@@ -99,9 +99,10 @@ def test_settings_record_the_information_criterion_choice(weekly_trend):
 
 def test_ensemble_is_the_mean_with_averaged_bounds(weekly_trend):
     frame = forecast(weekly_trend, HORIZON)
-    members = frame[frame["model"] != "ensemble"]
+    members = frame[frame["model"].isin(MODELS)]  # the benchmarks are not members
     ensemble = frame[frame["model"] == "ensemble"].set_index("ds")
     expected = members.groupby("ds")[["yhat", "lower", "upper"]].mean()
     pd.testing.assert_frame_equal(ensemble[["yhat", "lower", "upper"]], expected, check_names=False)
-    assert list(frame["model"].unique()) == [*MODELS, "ensemble"]
+    assert list(frame["model"].unique()) == [*MODELS, "naive", "seasonal_naive", "theta", "ensemble"]
+    assert frame.attrs["settings"]["ensemble"]["members"] == list(MODELS)
     assert (frame.groupby("model").size() == HORIZON).all()

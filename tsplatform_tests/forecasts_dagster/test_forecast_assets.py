@@ -10,7 +10,7 @@ import pytest
 
 from tsplatform.definitions import defs
 from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from tsplatform.defs.forecasts.assets import daily_category_sales, forecast_report
+from tsplatform.defs.forecasts.assets import MODEL_TYPES, daily_category_sales, forecast_report
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import forecasts as forecast_table
 
@@ -70,7 +70,7 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
     assert len(daily) == 2 * 70
     for category in categories:
         rows = forecasts[forecasts["category"] == category]
-        assert sorted(rows["model_type"].unique()) == ["ensemble", "holt_winters", "prophet", "sarimax"]
+        assert sorted(rows["model_type"].unique()) == sorted(MODEL_TYPES)  # the benchmarks included
         assert (rows.groupby("model_type").size() == 7).all()
         assert rows.groupby("model_type")["is_best"].first().sum() == 1
         assert (rows["lower_bound"] <= rows["forecast_value"]).all() and (rows["forecast_value"] <= rows["upper_bound"]).all()

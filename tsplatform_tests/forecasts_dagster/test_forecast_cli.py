@@ -2,6 +2,8 @@
 
 import json
 
+from tsplatform.forecasting.models import MODEL_NAMES
+
 from tsplatform_tests.forecasts_dagster.test_forecast_assets import sales_csv
 from tsplatform_tests.invoices.test_cli import cli, write  # noqa: F401 - the subprocess fixture
 
@@ -11,7 +13,7 @@ def test_forecast_now_then_read_the_forecasts(cli, tmp_path):  # noqa: F811
     cli("ingest")
     summary = json.loads(cli("forecast", "--horizon", "5", "--format", "json").stdout)
     assert sorted(row["category"] for row in summary) == ["Books", "Toys"]
-    assert all(row["best_model"] in ("prophet", "sarimax", "holt_winters", "ensemble") for row in summary)
+    assert all(row["best_model"] in (*MODEL_NAMES, "ensemble") for row in summary)
 
     best = json.loads(cli("forecasts", "--category", "Toys", "--best", "--format", "json").stdout)
     assert len(best) == 5 and all(r["is_best"] for r in best)

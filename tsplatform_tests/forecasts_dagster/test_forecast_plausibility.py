@@ -36,6 +36,25 @@ def test_a_runaway_trend_an_exploding_interval_and_a_non_finite_value_fail_by_ca
     ]
 
 
+def test_benchmark_bounds_may_be_wide_but_their_forecasts_may_not_leave_the_range():
+    """The naive's honest 30-day interval on daily sales with a weekly cycle is far wider than 2
+    history ranges; that alone does not block the run. Its point forecast is still checked."""
+    from tsplatform.forecasting import forecast
+    from tsplatform.warehouse.forecasts import forecast_rows
+
+    noisy = HISTORY + np.random.default_rng(0).normal(0, 0.5, len(HISTORY))
+    frame = forecast(noisy, 30, models=("naive", "seasonal_naive", "theta"))
+    real = forecast_rows(frame[frame["model"] != "ensemble"], "seasonal_naive", 0.95).assign(category="A")
+    naive = real[real["model_type"] == "naive"]
+    span = noisy.max() - noisy.min()
+    assert naive["upper_bound"].max() > noisy.max() + 2 * span  # wide: the rule would have failed it
+    assert implausible_forecasts(real, {"A": noisy}).empty
+
+    runaway = pd.concat([rows("A", "theta", np.linspace(12, 40, 30)), rows("A", "naive", [12.0] * 30, spread=30.0)])
+    problems = implausible_forecasts(runaway, {"A": HISTORY})
+    assert problems[["model_type", "rule"]].to_numpy().tolist() == [["theta", "range"]]
+
+
 def test_a_level_jump_of_the_best_model_fails_even_inside_a_wide_history_range():
     spiky = HISTORY.copy()
     spiky.iloc[10] = 1000.0  # one old spike widens the range to 2980; the highest 30-day mean is 45

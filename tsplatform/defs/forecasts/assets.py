@@ -9,6 +9,7 @@ from tsplatform.aggregation import category_series, changed_categories, fill_dai
 from tsplatform.defs.forecasts.partitions import category_partitions
 from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
 from tsplatform.defs.table_metadata import table_asset_attributes
+from tsplatform.forecasting.models import MODEL_NAMES
 from tsplatform.warehouse import forecasts as forecast_table
 
 DAILY_CATEGORY_SALES = dg.AssetKey("daily_category_sales")
@@ -17,7 +18,7 @@ FORECAST_METRICS = dg.AssetKey("forecast_metrics")
 FORECAST_REPORT = dg.AssetKey("forecast_report")
 FORECASTS_ARE_PLAUSIBLE_CHECK = "forecasts_are_plausible"
 DOMAIN = "forecasts"
-MODEL_TYPES = ("prophet", "sarimax", "holt_winters", "ensemble")
+MODEL_TYPES = (*MODEL_NAMES, "ensemble")  # prophet, sarimax, holt_winters, naive, seasonal_naive, theta
 HISTORY_DAYS_IN_CHART = 180
 
 # eager, but a missing upstream partition does not hold it back: a failed upload batch leaves its
@@ -74,7 +75,11 @@ def _previous_fingerprints(context: dg.AssetExecutionContext) -> dict[str, str]:
 class ForecastConfig(dg.Config):
     horizon: int = Field(default=30, ge=1, le=730, description="Days ahead to forecast.")
     interval: float = Field(default=0.95, gt=0.5, lt=1.0, description="Prediction interval level.")
-    models: list[str] = Field(default=["prophet", "sarimax", "holt_winters"], description="Models to fit (plus their ensemble).")
+    models: list[str] = Field(
+        default=list(MODEL_NAMES),
+        description="Models to fit (plus their ensemble of prophet, sarimax and holt_winters); the benchmarks "
+        "naive, seasonal_naive and theta are candidates for is_best like the others.",
+    )
     backtest_origins: int = Field(default=3, ge=3, le=10, description="Rolling-origin backtest windows, each one horizon long.")
     max_workers: int = Field(default=0, ge=0, description="Worker processes; 0 = all cores.")
 
@@ -86,8 +91,10 @@ class ForecastConfig(dg.Config):
             FORECAST_DATA,
             deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
-            description="Forecasts per category: prophet, sarimax, holt_winters and their ensemble, with "
-            "prediction intervals; is_best marks the model with the lowest backtest MASE. Replaced on refresh.",
+            description="Forecasts per category: prophet, sarimax, holt_winters, their ensemble and the benchmarks "
+            "naive, seasonal_naive and theta, with prediction intervals; is_best marks the model with the lowest "
+            "backtest MASE, the seasonal naive (flag no_model_beats_seasonal_naive) when no model beats it. "
+            "Replaced on refresh.",
             **table_asset_attributes("forecast_data", DOMAIN, {"prophet", "statsmodels"}),
         ),
         dg.AssetSpec(
@@ -104,7 +111,8 @@ class ForecastConfig(dg.Config):
             asset=FORECAST_DATA,
             blocking=True,
             description="Every forecast value and bound within [min - 2 x range, max + 2 x range] of the category's "
-            "history; the best model's and the ensemble's mean daily forecast over 30 days at most 3 x the highest "
+            "history (for the benchmarks naive, seasonal_naive and theta the forecast value only: their closed-form "
+            "intervals are honestly wide); the best model's and the ensemble's mean daily forecast over 30 days at most 3 x the highest "
             "30-day mean of the history. Failing categories and models are in the metadata; blocking: gates forecast_report.",
         )
     ],
