@@ -149,7 +149,7 @@ def render_category_chart(
     band = f"shaded: its {_percent(level)} prediction interval" if level is not None else "shaded: its prediction interval"
     body = (
         f"<h1>{name}</h1>\n"
-        f'<p class="sub">Chosen model ({_choice_reason(summary)}): <strong>{html.escape(str(best_model))}</strong>'
+        f'<p class="sub">Chosen model ({_choice_reason(summary, best_model)}): <strong>{html.escape(str(best_model))}</strong>'
         f" ({band}); the other models are in the legend.</p>\n"
         f"{chart}\n<h2>Backtest</h2>\n{_metrics_table(summary, forecast_df, best_model, level)}\n"
     )
@@ -207,13 +207,15 @@ def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: 
     return path
 
 
-def _choice_reason(summary: pd.DataFrame) -> str:
+def _choice_reason(summary: pd.DataFrame, best_model: str = "") -> str:
     """Why the chosen model was chosen: by backtest only when the backtest scored something."""
     if summary.empty:
         return "fallback: series too short for a backtest"
     scores = pd.to_numeric(summary.get("mase", pd.Series(dtype="float64")), errors="coerce")
     if not scores.abs().lt(math.inf).any():
         return "fallback: the backtest scored no model"
+    if best_model == "seasonal_naive":
+        return "no model beat the seasonal naive in the backtest"
     return "lowest backtest MASE"
 
 

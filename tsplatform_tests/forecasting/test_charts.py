@@ -194,3 +194,14 @@ def test_any_model_name_gets_its_own_colour_and_can_be_the_chosen_one(tmp_path: 
     assert len(set(colours.values())) == len(names)
     assert {m for m, traces in by_model.items() if all(t["visible"] is True for t in traces)} == {"new_model_b"}
     assert '<tr class="best"><td>new_model_b &#9733;</td>' in text
+
+
+def test_a_seasonal_naive_fallback_says_why_it_was_chosen(tmp_path: Path):
+    history, forecast_df, summary = fake_results()
+    fallback = forecast_df[forecast_df["model"] == "sarimax"].assign(model="seasonal_naive")
+    frame = pd.concat([forecast_df, fallback], ignore_index=True)
+    summary = pd.concat([summary, summary.iloc[[0]].assign(model="seasonal_naive", mase=0.7)], ignore_index=True)
+    text = render_category_chart("toys", history, frame, summary, "seasonal_naive", tmp_path / "t.html").read_text()
+    assert "Chosen model (no model beat the seasonal naive in the backtest)" in text
+    chosen_by_mase = render_category_chart("toys", history, forecast_df, fake_results()[2], "ensemble", tmp_path / "u.html")
+    assert "Chosen model (lowest backtest MASE)" in chosen_by_mase.read_text()
