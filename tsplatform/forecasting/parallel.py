@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .backtesting import assemble_backtest, backtest_window, choose_best, plan_windows, summarize_backtest
+from .calibration import calibrate_from_windows
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast, normalize_models
 from .preparation import prepare_series
 from .quiet import MAX_MESSAGES_PER_MODEL
@@ -82,8 +83,13 @@ def forecast_categories(
 
     ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
     (no pool). Results come back in the order of ``series_by_key`` and are identical to
-    calling ``forecast``/``backtest`` per series. A series that cannot be processed gets
-    ``error`` set and empty frames instead of failing the whole batch.
+    calling ``forecast``/``backtest`` per series, except that each model's (and the ensemble's)
+    forecast interval is calibrated from its own backtest errors (``calibration.py``; factors in
+    ``settings["calibration"]``; a series with no backtest window keeps its raw interval). The
+    ``backtest`` coverage stays the RAW models' coverage per window: it is what the calibration
+    learns from; the calibrated coverage can only be measured out of sample (benchmarks/accuracy.py).
+    A series that cannot be processed gets ``error`` set and empty frames instead of failing the
+    whole batch.
     """
     horizon = check_horizon(horizon)
     interval = check_interval(interval)
@@ -190,6 +196,7 @@ def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins
         return CategoryForecast(key, empty, empty, empty, "ensemble", fit_seconds=seconds, error="; ".join(errors))
 
     backtest_frame = assemble_backtest(windows, requested_origins=origins)
+    final = calibrate_from_windows(final, windows)
     summary = summarize_backtest(backtest_frame)
     return CategoryForecast(
         key=key,

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from tsplatform.forecasting import backtest, choose_best, forecast, forecast_categories, summarize_backtest
+from tsplatform.forecasting.backtesting import backtest_window
+from tsplatform.forecasting.calibration import calibrate_from_windows
 
 from .synthetic import intermittent_series, weekly_trend_series
 
@@ -32,8 +34,11 @@ def test_pool_matches_single_series_calls(series_by_key, pooled):
     for key in ("toys", "garden <b>&</b>", "weekly"):
         result = pooled[key]
         assert result.error is None
-        expected_forecast = forecast(series_by_key[key], HORIZON, interval=0.9)
         expected_backtest = backtest(series_by_key[key], HORIZON, interval=0.9)
+        windows = [backtest_window(series_by_key[key], HORIZON, w["number"], interval=0.9)
+                   for w in expected_backtest.attrs["windows"]]
+        # the pool's forecast is forecast()'s, calibrated from the same backtest windows
+        expected_forecast = calibrate_from_windows(forecast(series_by_key[key], HORIZON, interval=0.9), windows)
         pd.testing.assert_frame_equal(result.forecast, expected_forecast)
         pd.testing.assert_frame_equal(result.backtest, expected_backtest)
         assert result.forecast.attrs["settings"] == expected_forecast.attrs["settings"]
