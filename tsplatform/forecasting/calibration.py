@@ -91,10 +91,9 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
 
 def calibrate_from_windows(forecast_frame: pd.DataFrame, window_results, interval: float | None = None) -> pd.DataFrame:
     """``calibrate`` with the points of backtest ``WindowResult``s; the target level defaults to
-    the forecast's own. No windows (a short series): the frame comes back as it is."""
+    the forecast's own. No windows (a short series): intervals as they were, factors None."""
     if interval is None:
         interval = float(forecast_frame.attrs.get("settings", {}).get("interval", 0.95))
     frames = [r.points for r in window_results if r.points is not None and not r.points.empty]
-    if not frames:
-        return forecast_frame
-    return calibrate(forecast_frame, pd.concat(frames, ignore_index=True), interval)
+    points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POINT_COLUMNS)
+    return calibrate(forecast_frame, points, interval)
