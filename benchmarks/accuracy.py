@@ -158,7 +158,7 @@ def pipeline_rows(task: Task, history, raw: "pd.DataFrame", forecast_cpu: float)
     with _CpuTimer() as timer:
         windows = [backtest_window(history, task.horizon, w.number, DEFAULT_MODELS, INTERVAL, ORIGINS)
                    for w in plan_windows(prepare_series(history), task.horizon, ORIGINS)]
-    frames = {(CALIBRATED, level): calibrate_from_windows(raw, windows, level) for level in LEVELS}
+    frames = {(CALIBRATED, level): calibrate_from_windows(raw, windows, level, history) for level in LEVELS}
     frames[(RAW, LOW_LEVEL)] = forecast(history, task.horizon, models=DEFAULT_MODELS, interval=LOW_LEVEL)
     rows = []
     for (kind, level), frame in frames.items():

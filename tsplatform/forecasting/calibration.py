@@ -55,7 +55,23 @@ def conformal_factor(scores: Iterable[float], interval: float) -> float:
     return float(np.clip(factor, *FACTOR_RANGE))
 
 
-def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, interval: float) -> pd.DataFrame:
+def plausible_envelope(history: pd.Series) -> tuple[float, float]:
+    """The range the ``forecasts_are_plausible`` check allows around ``history``: calibration may
+    widen a bound up to it, never past it (a series whose backtest windows saw a regime change
+    can ask for the factor cap, which would make a plausible forecast implausible)."""
+    from .plausibility import RANGE_SLACK
+
+    values = pd.to_numeric(history, errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return -np.inf, np.inf
+    low, high = float(values.min()), float(values.max())
+    span = (high - low) or max(abs(high), 1.0)
+    return low - RANGE_SLACK * span, high + RANGE_SLACK * span
+
+
+def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, interval: float,
+              envelope: tuple[float, float] | None = None) -> pd.DataFrame:
     """A copy of ``forecast_frame`` (columns model, ds, yhat, lower, upper, flag) with each model's
     interval scaled by its conformal factor for the target level ``interval``.
 
@@ -63,7 +79,8 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
     backtest points (model, step, y, yhat, lower, upper), from intervals of the same level as
     ``forecast_frame``'s. A model with no scores keeps its interval. Flags are unchanged;
     ``attrs["settings"]["calibration"]`` records per model ``factor`` (None: untouched) and ``scores``.
-    Bounds stay clipped at zero when the series is non-negative.
+    Bounds stay clipped at zero when the series is non-negative, and a widened bound stops at
+    ``envelope`` (``plausible_envelope``) when given (a raw bound already past it is kept).
     """
     if "score" not in backtest_scores.columns:
         backtest_scores = nonconformity_scores(backtest_scores)
@@ -80,6 +97,10 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
         yhat = calibrated.loc[rows, "yhat"]
         lower = yhat - factor * (yhat - calibrated.loc[rows, "lower"])
         upper = yhat + factor * (calibrated.loc[rows, "upper"] - yhat)
+        if envelope is not None:
+            raw_lower, raw_upper = calibrated.loc[rows, "lower"], calibrated.loc[rows, "upper"]
+            lower = np.maximum(lower, np.minimum(raw_lower, envelope[0]))
+            upper = np.minimum(upper, np.maximum(raw_upper, envelope[1]))
         if nonnegative:
             lower, upper = lower.clip(lower=0.0), upper.clip(lower=0.0)
         calibrated.loc[rows, "lower"], calibrated.loc[rows, "upper"] = lower, upper
@@ -89,11 +110,14 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
     return calibrated
 
 
-def calibrate_from_windows(forecast_frame: pd.DataFrame, window_results, interval: float | None = None) -> pd.DataFrame:
-    """``calibrate`` with the points of backtest ``WindowResult``s; the target level defaults to
-    the forecast's own. No windows (a short series): intervals as they were, factors None."""
+def calibrate_from_windows(forecast_frame: pd.DataFrame, window_results, interval: float | None = None,
+                           history: pd.Series | None = None) -> pd.DataFrame:
+    """``calibrate`` with the points of backtest ``WindowResult``s, what ``forecast_categories``
+    does; the target level defaults to the forecast's own, ``history`` (the series forecast)
+    gives the envelope. No windows (a short series): intervals as they were, factors None."""
     if interval is None:
         interval = float(forecast_frame.attrs.get("settings", {}).get("interval", 0.95))
     frames = [r.points for r in window_results if r.points is not None and not r.points.empty]
     points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POINT_COLUMNS)
-    return calibrate(forecast_frame, points, interval)
+    envelope = plausible_envelope(history) if history is not None else None
+    return calibrate(forecast_frame, points, interval, envelope)

@@ -108,7 +108,7 @@ def forecast_categories(
             futures = [pool.submit(_run_task, task) for task in tasks]
             for future in as_completed(futures):
                 outcomes.append(future.result())
-    return {key: _assemble(key, outcomes, errors.get(key), origins) for key in series_by_key}
+    return {key: _assemble(key, outcomes, errors.get(key), origins, series) for key, series in series_by_key.items()}
 
 
 def _plan_tasks(series_by_key, horizon, names, interval, origins, nonnegative):
@@ -184,7 +184,7 @@ def _run_task(task: _Task) -> _Outcome:
     return outcome
 
 
-def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins: int) -> CategoryForecast:
+def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins: int, series: pd.Series) -> CategoryForecast:
     mine = sorted((o for o in outcomes if o.key == key), key=lambda o: o.number)
     errors = [planning_error] if planning_error else []
     errors += [f"task {o.number}: {o.error}" for o in mine if o.error]
@@ -196,7 +196,7 @@ def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins
         return CategoryForecast(key, empty, empty, empty, "ensemble", fit_seconds=seconds, error="; ".join(errors))
 
     backtest_frame = assemble_backtest(windows, requested_origins=origins)
-    final = calibrate_from_windows(final, windows)
+    final = calibrate_from_windows(final, windows, history=series)
     summary = summarize_backtest(backtest_frame)
     return CategoryForecast(
         key=key,

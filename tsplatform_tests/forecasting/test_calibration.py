@@ -51,6 +51,9 @@ def test_hand_checked_scores_factor_and_bounds():
     calibrated = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8)
     assert calibrated[["yhat", "lower", "upper"]].iloc[0].tolist() == [20.0, 14.0, 21.5]
     assert calibrated.attrs["settings"]["calibration"] == {"m": {"factor": 1.5, "scores": 9}}
+    # an envelope stops the widening: lower max(14, min(16, 15)) = 15, upper min(21.5, max(21, 21.2)) = 21.2
+    limited = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8, envelope=(15.0, 21.2))
+    assert limited[["lower", "upper"]].iloc[0].tolist() == [15.0, 21.2]
     # the raw points are accepted too; factor 0.75 -> [17, 20.75]
     narrowed = calibrate(_frame(20.0, 16.0, 21.0), _points([11, 13, 8, 4, 10, 12, 7, 14, 9]), 0.5)
     assert narrowed[["lower", "upper"]].iloc[0].tolist() == [17.0, 20.75]

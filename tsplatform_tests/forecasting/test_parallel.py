@@ -38,7 +38,8 @@ def test_pool_matches_single_series_calls(series_by_key, pooled):
         windows = [backtest_window(series_by_key[key], HORIZON, w["number"], interval=0.9)
                    for w in expected_backtest.attrs["windows"]]
         # the pool's forecast is forecast()'s, calibrated from the same backtest windows
-        expected_forecast = calibrate_from_windows(forecast(series_by_key[key], HORIZON, interval=0.9), windows)
+        expected_forecast = calibrate_from_windows(forecast(series_by_key[key], HORIZON, interval=0.9), windows,
+                                                   history=series_by_key[key])
         pd.testing.assert_frame_equal(result.forecast, expected_forecast)
         pd.testing.assert_frame_equal(result.backtest, expected_backtest)
         assert result.forecast.attrs["settings"] == expected_forecast.attrs["settings"]
