@@ -10,7 +10,12 @@ cut it (the model sees the history, is scored on the next ``horizon`` values) an
 model type it returns is scored (prophet, sarimax, holt_winters, ensemble), beside three reference
 forecasts computed here: M4's Naive2, the seasonal naive and statsmodels' Theta.
 
-Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, 95% interval coverage,
+The pipeline's rows (issue 12): ``forecast_categories`` calibrates each model's interval from its 3
+backtest windows (``tsplatform.forecasting.calibration``); ``<model> calibrated 95%`` / ``calibrated
+80%`` score those intervals on the held-out test, ``<model> raw 80%`` the uncalibrated 80% interval
+(the raw 95% is the model's own row). The factor column is the median calibration factor.
+
+Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, interval coverage,
 MSIS, and CPU seconds per series (this process and its children, e.g. cmdstan). A model's CPU is a
 ``forecast()`` call with that model alone; the ensemble's is the call with all of them, which is
 also the call that is scored. The published OWAs of the M4 paper are shown beside, labelled: they
