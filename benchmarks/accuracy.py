@@ -11,7 +11,12 @@ model type it returns is scored (prophet, sarimax, holt_winters, the benchmarks 
 and theta, and the ensemble of the first three), beside three reference forecasts computed here and
 labelled "(reference)": M4's Naive2, the seasonal naive and statsmodels' Theta.
 
-Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, 95% interval coverage,
+The pipeline's rows (issue 12): ``forecast_categories`` calibrates each model's interval from its 3
+backtest windows (``tsplatform.forecasting.calibration``); ``<model> calibrated 95%`` / ``calibrated
+80%`` score those intervals on the held-out test, ``<model> raw 80%`` the uncalibrated 80% interval
+(the raw 95% is the model's own row). The factor column is the median calibration factor.
+
+Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, interval coverage,
 MSIS, and CPU seconds per series (this process and its children, e.g. cmdstan). A model's CPU is a
 ``forecast()`` call with that model alone; the ensemble's is the call with all of them, which is
 also the call that is scored. The published OWAs of the M4 paper are shown beside, labelled: they
@@ -59,6 +64,12 @@ PUBLISHED_NAME = {NAIVE2: "Naive2", THETA: "Theta"}
 # issue 12's targets for the ensemble, shown as met / NO (the models are not tuned yet)
 ENSEMBLE_MAX_OWA = {m4.WEEKLY.name: 0.88}
 COVERAGE_RANGE = (0.92, 0.97)
+# the pipeline's rows (issue 12): intervals calibrated from ORIGINS backtest windows, at two levels
+ORIGINS = 3
+LOW_LEVEL = 0.80
+LEVELS = (INTERVAL, LOW_LEVEL)
+RAW, CALIBRATED = "raw", "calibrated"
+COVERAGE_RANGES = {INTERVAL: COVERAGE_RANGE, LOW_LEVEL: (0.76, 0.84)}
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ def score_series(task: Task) -> list[dict]:
         fell_back = any(FALLBACK_SEASONAL_NAIVE in split_flags(flag) for flag in block["flag"])
         rows.append({"model": model, "cpu": cpu.get(model, float("nan")), "fallback": fell_back,
                      **_scores(task, block["yhat"], block["lower"], block["upper"])})
+    rows += pipeline_rows(task, history, frame, cpu[ENSEMBLE])
 
     references = {
         NAIVE2: lambda: naive2(task.train, h, m, INTERVAL),
@@ -137,14 +149,46 @@ def score_series(task: Task) -> list[dict]:
     return [{"dataset": task.dataset, "series": task.key, **row} for row in rows]
 
 
-def _scores(task: Task, mean, lower, upper) -> dict:
+def pipeline_rows(task: Task, history, raw: "pd.DataFrame", forecast_cpu: float) -> list[dict]:
+    """The pipeline's path (``forecast_categories``): the backtest windows it runs, then each
+    model's interval calibrated from them; scored at 95% and 80% beside the raw 80% interval.
+
+    ``raw`` is the 95% forecast the pipeline makes (the same ``forecast()`` call). The 80% rows
+    reuse the 95% windows (the scores are relative to the raw interval, so any target level can
+    be calibrated from them); the raw 80% comes from its own ``forecast()`` call."""
+    from tsplatform.forecasting import DEFAULT_MODELS, forecast
+    from tsplatform.forecasting.backtesting import backtest_window, plan_windows
+    from tsplatform.forecasting.calibration import calibrate_from_windows
+    from tsplatform.forecasting.preparation import prepare_series
+
+    with _CpuTimer() as timer:
+        windows = [backtest_window(history, task.horizon, w.number, DEFAULT_MODELS, INTERVAL, ORIGINS)
+                   for w in plan_windows(prepare_series(history), task.horizon, ORIGINS)]
+    frames = {(CALIBRATED, level): calibrate_from_windows(raw, windows, level, history) for level in LEVELS}
+    frames[(RAW, LOW_LEVEL)] = forecast(history, task.horizon, models=DEFAULT_MODELS, interval=LOW_LEVEL)
+    rows = []
+    for (kind, level), frame in frames.items():
+        factors = frame.attrs["settings"].get("calibration", {})
+        for model, block in frame.groupby("model", sort=False):
+            cpu = forecast_cpu + timer.seconds if model == ENSEMBLE and kind == CALIBRATED else float("nan")
+            rows.append({"model": pipeline_name(model, kind, level), "cpu": cpu, "fallback": False,
+                         "factor": (factors.get(model) or {}).get("factor"),
+                         **_scores(task, block["yhat"], block["lower"], block["upper"], level)})
+    return rows
+
+
+def pipeline_name(model: str, kind: str, level: float) -> str:
+    return f"{model} {kind} {level:.0%}"
+
+
+def _scores(task: Task, mean, lower, upper, level: float = INTERVAL) -> dict:
     from benchmarks.m4_scoring import interval_coverage, mase, msis, smape
 
     mean, lower, upper = (np.asarray(a, dtype=float) for a in (mean, lower, upper))
     m = task.season_length
     return {"smape": smape(task.test, mean), "mase": mase(task.test, mean, task.train, m),
-            "coverage": interval_coverage(task.test, lower, upper),
-            "msis": msis(task.test, lower, upper, task.train, m, alpha=1 - INTERVAL)}
+            "coverage": interval_coverage(task.test, lower, upper), "level": level,
+            "msis": msis(task.test, lower, upper, task.train, m, alpha=1 - level)}
 
 
 class _CpuTimer:
@@ -217,16 +261,24 @@ def summarize(rows: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(rows)
+    if "factor" not in frame:
+        frame["factor"] = np.nan
+    frame["factor"] = pd.to_numeric(frame["factor"], errors="coerce")
     summary = frame.groupby(["dataset", "model"]).agg(
         smape=("smape", "mean"), mase=("mase", "mean"), coverage=("coverage", "mean"), msis=("msis", "mean"),
-        cpu=("cpu", "mean"), series=("series", "nunique"), fallbacks=("fallback", "sum"))
+        cpu=("cpu", "mean"), series=("series", "nunique"), fallbacks=("fallback", "sum"),
+        level=("level", "first"), factor=("factor", "median"))
     naive2 = summary.xs(NAIVE2, level="model")
     datasets = summary.index.get_level_values("dataset")
     summary["owa"] = 0.5 * (summary["smape"] / naive2.loc[datasets, "smape"].to_numpy()
                             + summary["mase"] / naive2.loc[datasets, "mase"].to_numpy())
     # the ensemble, forecast()'s models in their order, then the references
     order = {ENSEMBLE: -1, **{name: 1000 + i for i, name in enumerate(REFERENCES)}}
-    order.update({name: i for i, name in enumerate(dict.fromkeys(frame["model"])) if name not in order})
+    order.update({name: i for i, name in enumerate(dict.fromkeys(frame["model"])) if name not in order
+                  and not name.endswith("%")})
+    for model in list(order):  # a model's pipeline rows right after it
+        for i, (kind, level) in enumerate([(CALIBRATED, INTERVAL), (RAW, LOW_LEVEL), (CALIBRATED, LOW_LEVEL)]):
+            order[pipeline_name(model, kind, level)] = order[model] + 0.1 * (1 + i)
     dataset_order = {name: i for i, name in enumerate((m4.WEEKLY.name, m4.HOURLY.name, DAILY))}
     return summary.sort_index(key=lambda level: level.map(order if level.name == "model" else dataset_order))
 
@@ -235,7 +287,7 @@ def figures(summary, subset_line: str, wall: float, cpu: float, workers: int) ->
     rows = []
     for (dataset, model), r in summary.iterrows():
         published = PUBLISHED_OWA.get(dataset, {}).get(PUBLISHED_NAME.get(model, ""))
-        note = (f"sMAPE {r.smape:.2f}, MASE {r.mase:.3f}, 95% coverage {r.coverage:.3f}, MSIS {r.msis:.2f}, "
+        note = (f"sMAPE {r.smape:.2f}, MASE {r.mase:.3f}, {r.level:.0%} coverage {r.coverage:.3f}, MSIS {r.msis:.2f}, "
                 f"{r.cpu:.2f} CPU s/series, {int(r.series)} series"
                 + (f", {int(r.fallbacks)} fell back to seasonal naive" if r.fallbacks else "")
                 + (f"; published on the full set: {published:.3f}" if published is not None else ""))
@@ -245,9 +297,9 @@ def figures(summary, subset_line: str, wall: float, cpu: float, workers: int) ->
             target, met = (f"<= {limit}", bool(r.owa <= limit)) if limit else ("< 1 (beats Naive2)", bool(r.owa < 1))
         rows.append(Figure(CASE, f"{dataset}: {model} OWA", float(r.owa), baseline=1.0,
                            baseline_label="Naive2, same series", ratio=float(1 / r.owa) if r.owa > 0 else None, target=target, met=met, note=note))
-        if model == ENSEMBLE:
-            low, high = COVERAGE_RANGE
-            rows.append(Figure(CASE, f"{dataset}: ensemble 95% interval coverage", float(r.coverage),
+        if model == ENSEMBLE or model.startswith(f"{ENSEMBLE} "):
+            low, high = COVERAGE_RANGES[round(r.level, 2)]
+            rows.append(Figure(CASE, f"{dataset}: {model} {r.level:.0%} interval coverage", float(r.coverage),
                                target=f"{low}-{high}", met=bool(low <= r.coverage <= high)))
     for dataset, published in PUBLISHED_OWA.items():
         for name, value in published.items():
@@ -260,17 +312,19 @@ def figures(summary, subset_line: str, wall: float, cpu: float, workers: int) ->
 
 def wide_table(summary, markdown: bool = False) -> str:
     """The per data set, per model table, with the published OWA beside the measured one."""
-    header = ["data set", "model", "series", "sMAPE", "MASE", "OWA", "95% coverage", "MSIS", "CPU s/series",
-              "published OWA (full set)"]
+    header = ["data set", "model", "series", "sMAPE", "MASE", "OWA", "coverage / nominal", "MSIS", "factor (median)",
+              "CPU s/series", "published OWA (full set)"]
     body = []
     for (dataset, model), r in summary.iterrows():
         published = PUBLISHED_OWA.get(dataset, {}).get(PUBLISHED_NAME.get(model, ""))
         body.append([dataset, model, str(int(r.series)), f"{r.smape:.2f}", f"{r.mase:.3f}", f"{r.owa:.3f}",
-                     f"{r.coverage:.3f}", f"{r.msis:.2f}", f"{r.cpu:.2f}", f"{published:.3f}" if published else ""])
+                     f"{r.coverage:.3f} / {r.level:.2f}", f"{r.msis:.2f}",
+                     f"{r.factor:.2f}" if np.isfinite(r.factor) else "", f"{r.cpu:.2f}",
+                     f"{published:.3f}" if published else ""])
     for dataset, published in PUBLISHED_OWA.items():
         for name, value in published.items():
             if name not in PUBLISHED_NAME.values():
-                body.append([dataset, f"{name} (published)", "", "", "", "", "", "", "", f"{value:.3f}"])
+                body.append([dataset, f"{name} (published)", "", "", "", "", "", "", "", "", f"{value:.3f}"])
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])

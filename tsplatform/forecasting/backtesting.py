@@ -15,12 +15,13 @@ points; ``n`` says how many there were.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import flags as F
+from .calibration import POINT_COLUMNS
 from .ensemble import ENSEMBLE
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast_prepared, normalize_models
 from .metrics import interval_coverage, mase, smape
@@ -60,6 +61,8 @@ class WindowResult:
     scores: pd.DataFrame
     warnings: dict[str, list[str]]
     flags: dict[str, str]
+    # every scored point: model, step (1-based), y, yhat, lower, upper; what calibration learns from
+    points: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POINT_COLUMNS))
 
 
 def plan_windows(prepared: PreparedSeries, horizon: int, origins: int) -> list[BacktestWindow]:
@@ -109,9 +112,13 @@ def evaluate_window(
     training = train.array()
 
     rows = []
+    points = []
+    steps = np.arange(1, horizon + 1)[scored]
     model_flags: dict[str, str] = {}
     for model, block in predicted.groupby("model", sort=False):
         yhat, lower, upper = (block[c].to_numpy()[scored] for c in ("yhat", "lower", "upper"))
+        points.append(pd.DataFrame({"model": model, "step": steps, "y": actual[scored], "yhat": yhat,
+                                    "lower": lower, "upper": upper}))
         rows.append(
             {
                 "model": model,
@@ -123,7 +130,8 @@ def evaluate_window(
             }
         )
         model_flags[model] = str(block["flag"].iloc[0])
-    return WindowResult(window, pd.DataFrame(rows, columns=BACKTEST_COLUMNS), predicted.attrs["warnings"], model_flags)
+    return WindowResult(window, pd.DataFrame(rows, columns=BACKTEST_COLUMNS), predicted.attrs["warnings"], model_flags,
+                        pd.concat(points, ignore_index=True)[POINT_COLUMNS])
 
 
 def backtest_window(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .backtesting import assemble_backtest, backtest_window, choose_best, flag_best, plan_windows, summarize_backtest
+from .calibration import calibrate_from_windows
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast, normalize_models
 from .preparation import prepare_series
 from .quiet import MAX_MESSAGES_PER_MODEL
@@ -82,9 +83,14 @@ def forecast_categories(
 
     ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
     (no pool). Results come back in the order of ``series_by_key`` and are identical to
-    calling ``forecast``/``backtest`` per series (plus ``flag_best``'s flag on the chosen
-    model's rows). A series that cannot be processed gets
-    ``error`` set and empty frames instead of failing the whole batch.
+    calling ``forecast``/``backtest`` per series, except that each model's (and the ensemble's)
+    forecast interval is calibrated from its own backtest errors (``calibration.py``; factors in
+    ``settings["calibration"]``; a series with no backtest window keeps its raw interval). The
+    ``backtest`` coverage stays the RAW models' coverage per window: it is what the calibration
+    learns from; the calibrated coverage can only be measured out of sample (benchmarks/accuracy.py).
+    The chosen model's rows carry ``flag_best``'s flag.
+    A series that cannot be processed gets ``error`` set and empty frames instead of failing the
+    whole batch.
     """
     horizon = check_horizon(horizon)
     interval = check_interval(interval)
@@ -103,7 +109,7 @@ def forecast_categories(
             futures = [pool.submit(_run_task, task) for task in tasks]
             for future in as_completed(futures):
                 outcomes.append(future.result())
-    return {key: _assemble(key, outcomes, errors.get(key), origins) for key in series_by_key}
+    return {key: _assemble(key, outcomes, errors.get(key), origins, series) for key, series in series_by_key.items()}
 
 
 def _plan_tasks(series_by_key, horizon, names, interval, origins, nonnegative):
@@ -180,7 +186,7 @@ def _run_task(task: _Task) -> _Outcome:
     return outcome
 
 
-def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins: int) -> CategoryForecast:
+def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins: int, series: pd.Series) -> CategoryForecast:
     mine = sorted((o for o in outcomes if o.key == key), key=lambda o: o.number)
     errors = [planning_error] if planning_error else []
     errors += [f"task {o.number}: {o.error}" for o in mine if o.error]
@@ -192,6 +198,7 @@ def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins
         return CategoryForecast(key, empty, empty, empty, "ensemble", fit_seconds=seconds, error="; ".join(errors))
 
     backtest_frame = assemble_backtest(windows, requested_origins=origins)
+    final = calibrate_from_windows(final, windows, history=series)
     summary = summarize_backtest(backtest_frame)
     best_model = choose_best(summary)
     final = flag_best(final, best_model)
