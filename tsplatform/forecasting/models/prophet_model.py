@@ -10,6 +10,9 @@ which on M4 weekly scored twice Naive2's error. So the settings follow the data:
   observation's deviation from the fit, kept over the horizon: Prophet's errors wander
   like a random walk on such series) are chosen by one holdout of the last ``horizon``
   points: two fits score four candidates, then the winner is refitted (three fits).
+  Sub-daily data keeps one fit of a linear, unanchored trend with changepoints to 80%: there
+  the daily and weekly cycles carry the forecast and a two-day holdout is too noisy to choose
+  by (on M4 hourly the holdout's choice scored OWA 0.803 against 0.790 for this rule).
 Sampling is seeded so reruns and parallel runs give identical bounds.
 """
 
@@ -34,6 +37,7 @@ UNCERTAINTY_SAMPLES = 1000
 EXPECTED_YEARLY_NOTICE = "Yearly seasonality is enabled with less than 730 days"
 YEARLY_ORDER = {"daily": 10, "business": 10, "weekly": 10, "multiday": 10, "monthly": 5, "quarterly": 2}
 CHANGEPOINT_RANGE = 0.95
+SUBDAILY_CHANGEPOINT_RANGE = 0.8  # Prophet's default
 CHANGEPOINT_PRIOR = 0.05  # Prophet's default, for histories long enough to show real slope changes
 SHORT_CHANGEPOINT_PRIOR = 0.01
 SHORT_HISTORY_POINTS = 100
@@ -50,6 +54,7 @@ class TrendChoice:
     growth: str
     anchored: bool
     holdout_mae: dict  # "growth/anchored" -> mean absolute error on the holdout (empty: no holdout)
+    chosen_by: str = "holdout"
 
 
 def fit_forecast(prepared: PreparedSeries, horizon: int, interval: float) -> ModelForecast:
@@ -57,7 +62,10 @@ def fit_forecast(prepared: PreparedSeries, horizon: int, interval: float) -> Mod
     config = prophet_config(prepared, interval)
     observed = prepared.values[prepared.observed]  # Prophet copes with gaps itself: fit real points only
     history = pd.DataFrame({"ds": _naive_timestamps(observed.index), "y": observed.to_numpy()})
-    choice = choose_trend(history, horizon, config)
+    if prepared.profile.kind == "subdaily":
+        choice = TrendChoice("linear", False, holdout_mae={}, chosen_by="sub-daily rule")
+    else:
+        choice = choose_trend(history, horizon, config)
     future = _naive_timestamps(prepared.future_index(horizon))
     predicted = _fit_predict(history, future, {**config, "growth": choice.growth}, choice.anchored)
     return ModelForecast(
@@ -65,7 +73,8 @@ def fit_forecast(prepared: PreparedSeries, horizon: int, interval: float) -> Mod
         lower=predicted["yhat_lower"].to_numpy(),
         upper=predicted["yhat_upper"].to_numpy(),
         settings={**config, "growth": choice.growth, "level_anchor": choice.anchored,
-                  "holdout_mae": choice.holdout_mae, "fit_points": len(history)},
+                  "trend_chosen_by": choice.chosen_by, "holdout_mae": choice.holdout_mae,
+                  "fit_points": len(history)},
         converged=None,
     )
 
@@ -84,7 +93,7 @@ def prophet_config(prepared: PreparedSeries, interval: float) -> dict:
     return {
         "growth": "linear",
         "changepoint_prior_scale": SHORT_CHANGEPOINT_PRIOR if short else CHANGEPOINT_PRIOR,
-        "changepoint_range": CHANGEPOINT_RANGE,
+        "changepoint_range": SUBDAILY_CHANGEPOINT_RANGE if kind == "subdaily" else CHANGEPOINT_RANGE,
         "weekly_seasonality": bool(weekly),
         "daily_seasonality": bool(daily),
         "yearly_seasonality": yearly,
@@ -100,7 +109,7 @@ def choose_trend(history: pd.DataFrame, horizon: int, config: dict) -> TrendChoi
     Ties go to the simpler candidate (flat before linear, anchored first, as naive is M4's bar).
     """
     if len(history) - horizon < MIN_POINTS_BEFORE_HOLDOUT:
-        return TrendChoice(*DEFAULT_TREND, holdout_mae={})
+        return TrendChoice(*DEFAULT_TREND, holdout_mae={}, chosen_by="too short for a holdout")
     train, test = history.iloc[:-horizon], history["y"].to_numpy()[-horizon:]
     errors: dict[tuple[str, bool], float] = {}
     for growth in ("flat", "linear"):
