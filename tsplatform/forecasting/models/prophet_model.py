@@ -1,7 +1,7 @@
 """Prophet: trend with changepoints plus Fourier seasonalities, intervals by simulation.
 
 Prophet's defaults extrapolate a trend fitted far back and ignore where the series ended,
-which on M4 weekly scored twice Naive2's error. So the settings follow the data:
+which on M4 weekly scored an OWA of 2.8-3.5 (Naive2: 1). So the settings follow the data:
 - seasonalities only where the history identifies them (weekly from two weeks of daily
   data, daily only for sub-daily data, yearly from two years), never Prophet's 'auto';
 - changepoints up to 95% of the history (not 80%), so a recent turn is seen, with a
