@@ -2,6 +2,7 @@
 
     python -m benchmarks --only accuracy          # in the suite's one table
     python -m benchmarks.accuracy [--quick | --full] [--markdown]   # alone, as one wide table
+    python -m benchmarks.accuracy --models prophet       # some models only (their ensemble beside)
 
 Data sets: the shared M4 weekly (horizon 13, m = 1) and hourly (horizon 48, m = 24) series, and
 generated daily sales (the suite's ``category_series``, horizon 30, m = 7). Each series is cut as M4
@@ -102,6 +103,7 @@ class Task:
     start: str
     freq: str
     season_length: int
+    models: tuple[str, ...] = ()  # forecast()'s models; empty: DEFAULT_MODELS
 
     @property
     def horizon(self) -> int:
@@ -122,14 +124,17 @@ def score_series(task: Task) -> list[dict]:
 
     history = pd.Series(task.train, index=pd.date_range(task.start, periods=len(task.train), freq=task.freq))
     h, m = task.horizon, task.season_length
+    models = task.models or DEFAULT_MODELS
     cpu = {}
-    for name in DEFAULT_MODELS:  # each model alone: its CPU
-        with _CpuTimer() as alone:
-            forecast(history, h, models=(name,), interval=INTERVAL)
-        cpu[name] = alone.seconds
+    if len(models) > 1:
+        for name in models:  # each model alone: its CPU
+            with _CpuTimer() as alone:
+                forecast(history, h, models=(name,), interval=INTERVAL)
+            cpu[name] = alone.seconds
     with _CpuTimer() as together:
-        frame = forecast(history, h, models=DEFAULT_MODELS, interval=INTERVAL)
+        frame = forecast(history, h, models=models, interval=INTERVAL)
     cpu[ENSEMBLE] = together.seconds
+    cpu.setdefault(models[0], together.seconds)  # one model: the call is that model alone
     rows = []
     for model, block in frame.groupby("model", sort=False):  # every model type forecast() returns
         fell_back = any(FALLBACK_SEASONAL_NAIVE in split_flags(flag) for flag in block["flag"])
@@ -210,7 +215,7 @@ def _cpu_now() -> float:
 # --- planning and the pool --------------------------------------------------------------------------
 
 
-def plan(subset: Subset) -> list[Task]:
+def plan(subset: Subset, models: tuple[str, ...] = ()) -> list[Task]:
     """Every series of the subset, longest history first (so no long one is left for the end)."""
     from benchmarks.forecast import category_series
 
@@ -218,11 +223,11 @@ def plan(subset: Subset) -> list[Task]:
     for m4_set, every in ((m4.WEEKLY, subset.weekly_every), (m4.HOURLY, subset.hourly_every)):
         for series in m4.every_kth(m4.load(m4_set), every):
             tasks.append(Task(m4_set.name, series.key, series.train, series.test, m4_set.start, m4_set.freq,
-                              m4_set.season_length))
+                              m4_set.season_length, models))
     for key, series in category_series(subset.daily_series, subset.daily_days).items():
         values = series.to_numpy(dtype=float)
         tasks.append(Task(DAILY, str(key), values[:-DAILY_HORIZON], values[-DAILY_HORIZON:],
-                          str(series.index[0].date()), "D", DAILY_SEASON))
+                          str(series.index[0].date()), "D", DAILY_SEASON, models))
     return sorted(tasks, key=lambda task: len(task.train), reverse=True)
 
 
@@ -333,9 +338,9 @@ def wide_table(summary, markdown: bool = False) -> str:
                      for row in [header, ["-" * w for w in widths], *body])
 
 
-def measure(subset: Subset, workers: int | None = None):
-    """(summary, subset line, wall s, CPU s, workers) of one run over ``subset``."""
-    tasks = plan(subset)
+def measure(subset: Subset, workers: int | None = None, models: tuple[str, ...] = ()):
+    """(summary, subset line, wall s, CPU s, workers) of one run over ``subset`` (``models``: forecast()'s)."""
+    tasks = plan(subset, models)
     workers = min(workers or cores(), len(tasks))
     with Stopwatch() as clock:
         rows = run_tasks(tasks, workers)
@@ -365,12 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="all 180 weekly and 414 hourly series, 50 daily")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--workers", type=int, help="pool size (default: the usable cores)")
+    parser.add_argument("--models", help="comma-separated models to forecast with (default: all of forecast()'s)")
     args = parser.parse_args(argv)
 
     from benchmarks.report import machine, machine_lines
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    summary, subset_line, wall, cpu, workers = measure(chosen_subset(args.quick, args.full), args.workers)
+    models = tuple(name.strip() for name in args.models.split(",")) if args.models else ()
+    summary, subset_line, wall, cpu, workers = measure(chosen_subset(args.quick, args.full), args.workers, models)
     print(wide_table(summary, markdown=args.markdown))
     print()
     print(f"{started}; {subset_line}; wall {wall:.0f} s over {workers} workers, {cpu:.0f} CPU s in all")

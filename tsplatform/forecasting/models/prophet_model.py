@@ -1,9 +1,19 @@
 """Prophet: trend with changepoints plus Fourier seasonalities, intervals by simulation.
 
-Seasonalities are switched on only when the data can identify them (weekly from two
-weeks of daily data, yearly from two years), instead of Prophet's own 'auto' which also
-warns about under-identified yearly terms. Sampling is seeded so reruns and parallel runs
-give identical bounds.
+Prophet's defaults extrapolate a trend fitted far back and ignore where the series ended,
+which on M4 weekly scored an OWA of 2.8-3.5 (Naive2: 1). So the settings follow the data:
+- seasonalities only where the history identifies them (weekly from two weeks of daily
+  data, daily only for sub-daily data, yearly from two years), never Prophet's 'auto';
+- changepoints up to 95% of the history (not 80%), so a recent turn is seen, with a
+  stiffer prior (0.01) on short histories, where a slope change is mostly noise;
+- the trend (linear or flat) and a level anchor (the forecast starts from the last
+  observation's deviation from the fit, kept over the horizon: Prophet's errors wander
+  like a random walk on such series) are chosen by one holdout of the last ``horizon``
+  points: two fits score four candidates, then the winner is refitted (three fits).
+  Sub-daily data keeps one fit of a linear, unanchored trend with changepoints to 80%: there
+  the daily and weekly cycles carry the forecast and a two-day holdout is too noisy to choose
+  by (on M4 hourly the holdout's choice scored OWA 0.803 against 0.790 for this rule).
+Sampling is seeded so reruns and parallel runs give identical bounds.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,32 +36,51 @@ UNCERTAINTY_SAMPLES = 1000
 # points) span 729. Yearly terms are enabled by our own two-year rule, so this notice is noise.
 EXPECTED_YEARLY_NOTICE = "Yearly seasonality is enabled with less than 730 days"
 YEARLY_ORDER = {"daily": 10, "business": 10, "weekly": 10, "multiday": 10, "monthly": 5, "quarterly": 2}
+CHANGEPOINT_RANGE = 0.95
+SUBDAILY_CHANGEPOINT_RANGE = 0.8  # Prophet's default
+CHANGEPOINT_PRIOR = 0.05  # Prophet's default, for histories long enough to show real slope changes
+SHORT_CHANGEPOINT_PRIOR = 0.01
+SHORT_HISTORY_POINTS = 100
+# The holdout needs this many points before it (and a horizon after) to say anything.
+MIN_POINTS_BEFORE_HOLDOUT = 20
+# Without a holdout: a flat, anchored trend (the naive forecast plus seasonality) is the safe choice.
+DEFAULT_TREND = ("flat", True)
+
+
+@dataclass(frozen=True)
+class TrendChoice:
+    """Prophet's growth, whether the forecast is anchored at the last residual, and why."""
+
+    growth: str
+    anchored: bool
+    holdout_mae: dict  # "growth/anchored" -> mean absolute error on the holdout (empty: no holdout)
+    chosen_by: str = "holdout"
 
 
 def fit_forecast(prepared: PreparedSeries, horizon: int, interval: float) -> ModelForecast:
-    from prophet import Prophet
-
     silence_prophet_logging()
     config = prophet_config(prepared, interval)
     observed = prepared.values[prepared.observed]  # Prophet copes with gaps itself: fit real points only
     history = pd.DataFrame({"ds": _naive_timestamps(observed.index), "y": observed.to_numpy()})
-    model = Prophet(**config)
-    with _drop_log_message("prophet", EXPECTED_YEARLY_NOTICE):
-        model.fit(history, seed=SEED)
-    future = pd.DataFrame({"ds": _naive_timestamps(prepared.future_index(horizon))})
-    with _seeded_global_numpy(SEED):
-        predicted = model.predict(future)
+    if prepared.profile.kind == "subdaily":
+        choice = TrendChoice("linear", False, holdout_mae={}, chosen_by="sub-daily rule")
+    else:
+        choice = choose_trend(history, horizon, config)
+    future = _naive_timestamps(prepared.future_index(horizon))
+    predicted = _fit_predict(history, future, {**config, "growth": choice.growth}, choice.anchored)
     return ModelForecast(
         mean=predicted["yhat"].to_numpy(),
         lower=predicted["yhat_lower"].to_numpy(),
         upper=predicted["yhat_upper"].to_numpy(),
-        settings={**config, "fit_points": len(history)},
+        settings={**config, "growth": choice.growth, "level_anchor": choice.anchored,
+                  "trend_chosen_by": choice.chosen_by, "holdout_mae": choice.holdout_mae,
+                  "fit_points": len(history)},
         converged=None,
     )
 
 
 def prophet_config(prepared: PreparedSeries, interval: float) -> dict:
-    """Which seasonalities the history can support, as Prophet constructor arguments."""
+    """Which seasonalities and how flexible a trend the history supports, as Prophet arguments."""
     kind = prepared.profile.kind
     span_days = _span_days(prepared)
     weekly = (kind in ("daily", "business") and prepared.use_season) or (kind == "subdaily" and span_days >= 14)
@@ -59,8 +89,11 @@ def prophet_config(prepared: PreparedSeries, interval: float) -> dict:
         yearly: int | bool = YEARLY_ORDER[kind] if prepared.use_season else False
     else:
         yearly = YEARLY_ORDER.get(kind, 10) if prepared.yearly is not None else False
+    short = int(prepared.observed.sum()) < SHORT_HISTORY_POINTS
     return {
         "growth": "linear",
+        "changepoint_prior_scale": SHORT_CHANGEPOINT_PRIOR if short else CHANGEPOINT_PRIOR,
+        "changepoint_range": SUBDAILY_CHANGEPOINT_RANGE if kind == "subdaily" else CHANGEPOINT_RANGE,
         "weekly_seasonality": bool(weekly),
         "daily_seasonality": bool(daily),
         "yearly_seasonality": yearly,
@@ -68,6 +101,48 @@ def prophet_config(prepared: PreparedSeries, interval: float) -> dict:
         "interval_width": interval,
         "uncertainty_samples": UNCERTAINTY_SAMPLES,
     }
+
+
+def choose_trend(history: pd.DataFrame, horizon: int, config: dict) -> TrendChoice:
+    """Linear or flat growth, anchored or not: the lowest error on the last ``horizon`` points.
+
+    Ties go to the simpler candidate (flat before linear, anchored first, as naive is M4's bar).
+    """
+    if len(history) - horizon < MIN_POINTS_BEFORE_HOLDOUT:
+        return TrendChoice(*DEFAULT_TREND, holdout_mae={}, chosen_by="too short for a holdout")
+    train, test = history.iloc[:-horizon], history["y"].to_numpy()[-horizon:]
+    errors: dict[tuple[str, bool], float] = {}
+    for growth in ("flat", "linear"):
+        settings = {**config, "growth": growth, "uncertainty_samples": 0}
+        plain, shift = _fit_predict_parts(train, history["ds"].iloc[-horizon:], settings)
+        for anchored in (True, False):
+            mean = plain["yhat"].to_numpy() + (shift if anchored else 0.0)
+            errors[(growth, anchored)] = float(np.mean(np.abs(test - mean)))
+    best = min(errors, key=errors.get)  # dict order is the tie-break order
+    return TrendChoice(*best, holdout_mae={f"{g}/{'anchored' if a else 'plain'}": round(e, 6)
+                                           for (g, a), e in errors.items()})
+
+
+def _fit_predict(history: pd.DataFrame, future: pd.DatetimeIndex, settings: dict, anchored: bool) -> pd.DataFrame:
+    predicted, shift = _fit_predict_parts(history, future, settings)
+    if anchored:
+        for column in ("yhat", "yhat_lower", "yhat_upper"):
+            predicted[column] = predicted[column] + shift
+    return predicted
+
+
+def _fit_predict_parts(history: pd.DataFrame, future, settings: dict) -> tuple[pd.DataFrame, float]:
+    """Prophet's prediction for ``future`` and the last point's residual (the anchor's shift)."""
+    from prophet import Prophet
+
+    model = Prophet(**settings)
+    with _drop_log_message("prophet", EXPECTED_YEARLY_NOTICE):
+        model.fit(history, seed=SEED)
+    frame = pd.DataFrame({"ds": pd.DatetimeIndex([history["ds"].iloc[-1]]).append(pd.DatetimeIndex(future))})
+    with _seeded_global_numpy(SEED):
+        predicted = model.predict(frame)
+    shift = float(history["y"].iloc[-1] - predicted["yhat"].iloc[0])
+    return predicted.iloc[1:].reset_index(drop=True), shift
 
 
 def _span_days(prepared: PreparedSeries) -> float:
