@@ -114,33 +114,46 @@ class Task:
 
 
 def score_series(task: Task) -> list[dict]:
-    """One row per model and reference: the M4 scores of this series and the CPU seconds spent."""
+    """One row per model and reference: the M4 scores of this series and the CPU seconds spent.
+
+    The plain model rows are what ``forecast()`` returns by default (and the pipeline stores): the
+    ensemble formed from the backtest, every interval calibrated from it. Built here from its
+    parts (the raw fits, the backtest windows, ``evidence.finish_forecast``) so the raw intervals
+    can be scored beside them without fitting twice."""
     import pandas as pd
 
     from benchmarks import reference_forecasts
     from benchmarks.m4_scoring import naive2
     from tsplatform.forecasting import DEFAULT_MODELS, forecast
+    from tsplatform.forecasting.backtesting import backtest_window, plan_windows
+    from tsplatform.forecasting.evidence import finish_forecast
     from tsplatform.forecasting.flags import FALLBACK_SEASONAL_NAIVE, split_flags
+    from tsplatform.forecasting.preparation import prepare_series
 
     history = pd.Series(task.train, index=pd.date_range(task.start, periods=len(task.train), freq=task.freq))
     h, m = task.horizon, task.season_length
     models = task.models or DEFAULT_MODELS
     cpu = {}
     if len(models) > 1:
-        for name in models:  # each model alone: its CPU
+        for name in models:  # each model's own fit, no backtest: what one model costs
             with _CpuTimer() as alone:
-                forecast(history, h, models=(name,), interval=INTERVAL)
+                forecast(history, h, models=(name,), interval=INTERVAL, origins=0)
             cpu[name] = alone.seconds
-    with _CpuTimer() as together:
-        frame = forecast(history, h, models=models, interval=INTERVAL)
+    with _CpuTimer() as together:  # forecast()'s whole work: raw fits, windows, ensemble, calibration
+        raw = forecast(history, h, models=models, interval=INTERVAL, origins=0)
+        windows = [backtest_window(history, h, w.number, models, INTERVAL, ORIGINS)
+                   for w in plan_windows(prepare_series(history), h, ORIGINS)]
+        frame, windows = finish_forecast(raw, windows, history)
     cpu[ENSEMBLE] = together.seconds
     cpu.setdefault(models[0], together.seconds)  # one model: the call is that model alone
     rows = []
+    factors = frame.attrs["settings"].get("calibration", {})
     for model, block in frame.groupby("model", sort=False):  # every model type forecast() returns
         fell_back = any(FALLBACK_SEASONAL_NAIVE in split_flags(flag) for flag in block["flag"])
         rows.append({"model": model, "cpu": cpu.get(model, float("nan")), "fallback": fell_back,
+                     "factor": (factors.get(model) or {}).get("factor"),
                      **_scores(task, block["yhat"], block["lower"], block["upper"])})
-    rows += pipeline_rows(task, history, frame, cpu[ENSEMBLE])
+    rows += variant_rows(task, history, raw, windows, models)
 
     references = {
         NAIVE2: lambda: naive2(task.train, h, m, INTERVAL),
@@ -154,29 +167,22 @@ def score_series(task: Task) -> list[dict]:
     return [{"dataset": task.dataset, "series": task.key, **row} for row in rows]
 
 
-def pipeline_rows(task: Task, history, raw: "pd.DataFrame", forecast_cpu: float) -> list[dict]:
-    """The pipeline's path (``forecast_categories``): the backtest windows it runs, then each
-    model's interval calibrated from them; scored at 95% and 80% beside the raw 80% interval.
+def variant_rows(task: Task, history, raw: "pd.DataFrame", windows: list, models) -> list[dict]:
+    """Beside the default: the raw 95% fits (equal mean of the fitted models as the ensemble, no
+    calibration: what forecast() returned before), and the 80% level raw and calibrated. The
+    calibrated 80% reuses the 95% windows (the scores are relative to the raw interval, so any
+    target level can be calibrated from them); the raw 80% comes from its own fits."""
+    from tsplatform.forecasting import forecast
+    from tsplatform.forecasting.evidence import finish_forecast
 
-    ``raw`` is the 95% forecast the pipeline makes (the same ``forecast()`` call). The 80% rows
-    reuse the 95% windows (the scores are relative to the raw interval, so any target level can
-    be calibrated from them); the raw 80% comes from its own ``forecast()`` call."""
-    from tsplatform.forecasting import DEFAULT_MODELS, forecast
-    from tsplatform.forecasting.backtesting import backtest_window, plan_windows
-    from tsplatform.forecasting.calibration import calibrate_from_windows
-    from tsplatform.forecasting.preparation import prepare_series
-
-    with _CpuTimer() as timer:
-        windows = [backtest_window(history, task.horizon, w.number, DEFAULT_MODELS, INTERVAL, ORIGINS)
-                   for w in plan_windows(prepare_series(history), task.horizon, ORIGINS)]
-    frames = {(CALIBRATED, level): calibrate_from_windows(raw, windows, level, history) for level in LEVELS}
-    frames[(RAW, LOW_LEVEL)] = forecast(history, task.horizon, models=DEFAULT_MODELS, interval=LOW_LEVEL)
+    raw_low = forecast(history, task.horizon, models=models, interval=LOW_LEVEL, origins=0)
+    frames = {(RAW, INTERVAL): raw, (RAW, LOW_LEVEL): raw_low,
+              (CALIBRATED, LOW_LEVEL): finish_forecast(raw, windows, history, interval=LOW_LEVEL)[0]}
     rows = []
     for (kind, level), frame in frames.items():
         factors = frame.attrs["settings"].get("calibration", {})
         for model, block in frame.groupby("model", sort=False):
-            cpu = forecast_cpu + timer.seconds if model == ENSEMBLE and kind == CALIBRATED else float("nan")
-            rows.append({"model": pipeline_name(model, kind, level), "cpu": cpu, "fallback": False,
+            rows.append({"model": pipeline_name(model, kind, level), "cpu": float("nan"), "fallback": False,
                          "factor": (factors.get(model) or {}).get("factor"),
                          **_scores(task, block["yhat"], block["lower"], block["upper"], level)})
     return rows
@@ -282,7 +288,7 @@ def summarize(rows: list[dict]):
     order.update({name: i for i, name in enumerate(dict.fromkeys(frame["model"])) if name not in order
                   and not name.endswith("%")})
     for model in list(order):  # a model's pipeline rows right after it
-        for i, (kind, level) in enumerate([(CALIBRATED, INTERVAL), (RAW, LOW_LEVEL), (CALIBRATED, LOW_LEVEL)]):
+        for i, (kind, level) in enumerate([(RAW, INTERVAL), (RAW, LOW_LEVEL), (CALIBRATED, LOW_LEVEL)]):
             order[pipeline_name(model, kind, level)] = order[model] + 0.1 * (1 + i)
     dataset_order = {name: i for i, name in enumerate((m4.WEEKLY.name, m4.HOURLY.name, DAILY))}
     return summary.sort_index(key=lambda level: level.map(order if level.name == "model" else dataset_order))

@@ -24,7 +24,7 @@ from . import flags as F
 from .calibration import POINT_COLUMNS
 from .ensemble import ENSEMBLE
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast_prepared, normalize_models
-from .metrics import interval_coverage, mase, smape
+from .metrics import interval_coverage, mase, mase_scale, smape
 from .models import SEASONAL_NAIVE
 from .preparation import PreparedSeries, prepare_series
 
@@ -63,6 +63,8 @@ class WindowResult:
     flags: dict[str, str]
     # every scored point: model, step (1-based), y, yhat, lower, upper; what calibration learns from
     points: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POINT_COLUMNS))
+    # the window's MASE denominator (its training data), so a combination can be scored later
+    scale: float = float("nan")
 
 
 def plan_windows(prepared: PreparedSeries, horizon: int, origins: int) -> list[BacktestWindow]:
@@ -131,7 +133,7 @@ def evaluate_window(
         )
         model_flags[model] = str(block["flag"].iloc[0])
     return WindowResult(window, pd.DataFrame(rows, columns=BACKTEST_COLUMNS), predicted.attrs["warnings"], model_flags,
-                        pd.concat(points, ignore_index=True)[POINT_COLUMNS])
+                        pd.concat(points, ignore_index=True)[POINT_COLUMNS], mase_scale(training, train.season_length))
 
 
 def backtest_window(
@@ -172,6 +174,9 @@ def backtest(
     prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
     windows = plan_windows(prepared, horizon, origins)
     results = [evaluate_window(prepared, w, horizon, names, interval, nonnegative) for w in windows]
+    from .evidence import rescore_windows  # the ensemble rows score the ensemble forecast() returns
+
+    _, results = rescore_windows(results, names)
     return assemble_backtest(results, requested_origins=origins)
 
 
@@ -207,9 +212,11 @@ def summarize_backtest(backtest_frame: pd.DataFrame) -> pd.DataFrame:
 def choose_best(summary: pd.DataFrame) -> str:
     """The model with the lowest mean MASE (ties: lower sMAPE, then listing order).
 
-    The ensemble and the benchmarks are eligible. When no model beats the seasonal naive
-    (strictly lower mean MASE), the seasonal naive is chosen: a model that cannot beat
-    repeating the last cycle is not worth its variance (``best_model_flags`` says so).
+    The ensemble and the benchmarks are eligible. When no single model beats the seasonal
+    naive (strictly lower mean MASE), the seasonal naive is chosen: a model that cannot beat
+    repeating the last cycle is not worth its variance (``best_model_flags`` says so). The
+    ensemble does not count there: its members were picked on these same windows, so its
+    backtest score flatters it (with the seasonal naive among them it would always "win").
     With no usable scores the ensemble is returned: without evidence, the combination is
     the safest default.
     """
@@ -223,12 +230,13 @@ def choose_best(summary: pd.DataFrame) -> str:
 
 
 def seasonal_naive_unbeaten(summary: pd.DataFrame) -> bool:
-    """True when the seasonal naive was scored and no other model has a lower mean MASE."""
+    """True when the seasonal naive was scored and no other single model (the ensemble is not
+    one) has a lower mean MASE."""
     scores = pd.to_numeric(summary["mase"], errors="coerce")
     benchmark = scores[summary["model"] == SEASONAL_NAIVE]
     if benchmark.empty or not np.isfinite(benchmark.iloc[0]):
         return False
-    others = scores[(summary["model"] != SEASONAL_NAIVE) & np.isfinite(scores)]
+    others = scores[~summary["model"].isin((SEASONAL_NAIVE, ENSEMBLE)) & np.isfinite(scores)]
     return not bool((others < benchmark.iloc[0]).any())
 
 

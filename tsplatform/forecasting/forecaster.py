@@ -26,6 +26,7 @@ def forecast(
     *,
     nonnegative: bool | None = None,
     freq: str | None = None,
+    origins: int = 3,
 ) -> pd.DataFrame:
     """Forecast ``horizon`` steps with each model and their ensemble.
 
@@ -35,12 +36,29 @@ def forecast(
     seasonality) and each model's chosen settings and information criterion.
     ``nonnegative=None`` clips at zero when the history has no negative values.
     ``flag`` is a comma-joined list (see ``flags.py``); the ensemble carries the flags all
-    its members share. Its members are the fitted models (prophet, sarimax, holt_winters)
-    requested; the benchmarks join it only when nothing else was requested.
+    its members share.
+
+    ``origins`` rolling-origin backtest windows (``backtesting.py``) are the evidence the
+    result is finished with (``evidence.finish_forecast``, as in the pipeline): the ensemble is
+    the mean of the two models with the lowest backtest MASE, and every interval is calibrated
+    from its model's backtest errors (``calibration.py``); ``attrs["settings"]`` records the
+    members and factors. That costs ``origins`` more fits of every model. ``origins=0``: the raw
+    fits, and the ensemble is the mean of the fitted models (prophet, sarimax, holt_winters;
+    benchmarks only when nothing else was requested), as when a series is too short for a window.
     ``freq`` overrides the inferred calendar.
     """
     prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
-    return forecast_prepared(prepared, horizon, models, interval)
+    final = forecast_prepared(prepared, horizon, models, interval)
+    if origins < 1:
+        return final
+    from .backtesting import evaluate_window, plan_windows
+    from .evidence import finish_forecast
+
+    names = normalize_models(models)
+    windows = [evaluate_window(prepared, window, horizon, names, check_interval(interval), nonnegative)
+               for window in plan_windows(prepared, horizon, origins)]
+    finished, _ = finish_forecast(final, windows, series)
+    return finished
 
 
 def forecast_prepared(

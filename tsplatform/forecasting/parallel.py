@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .backtesting import assemble_backtest, backtest_window, choose_best, flag_best, plan_windows, summarize_backtest
-from .calibration import calibrate_from_windows
+from .evidence import finish_forecast
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast, normalize_models
 from .preparation import prepare_series
 from .quiet import MAX_MESSAGES_PER_MODEL
@@ -168,7 +168,8 @@ def _run_task(task: _Task) -> _Outcome:
     try:
         if task.number == 0:
             outcome.payload = forecast(
-                task.series, task.horizon, task.models, task.interval, nonnegative=task.nonnegative
+                task.series, task.horizon, task.models, task.interval, nonnegative=task.nonnegative,
+                origins=0,  # the raw fits: this pool runs the windows as tasks of their own
             )
         else:
             outcome.payload = backtest_window(
@@ -197,8 +198,8 @@ def _assemble(key, outcomes: list[_Outcome], planning_error: str | None, origins
         empty = pd.DataFrame()
         return CategoryForecast(key, empty, empty, empty, "ensemble", fit_seconds=seconds, error="; ".join(errors))
 
+    final, windows = finish_forecast(final, windows, series)  # the ensemble from evidence, calibrated intervals
     backtest_frame = assemble_backtest(windows, requested_origins=origins)
-    final = calibrate_from_windows(final, windows, history=series)
     summary = summarize_backtest(backtest_frame)
     best_model = choose_best(summary)
     final = flag_best(final, best_model)

@@ -76,7 +76,7 @@ def _shifting_noise(before: float, after: float, change: int, n: int = 196, seed
 def _factors(series: pd.Series) -> dict:
     windows = [backtest_window(series, HORIZON, w.number, MODELS, 0.95)
                for w in plan_windows(prepare_series(series), HORIZON, 3)]
-    calibrated = calibrate_from_windows(forecast(series, HORIZON, MODELS, 0.95), windows)
+    calibrated = calibrate_from_windows(forecast(series, HORIZON, MODELS, 0.95, origins=0), windows)
     return calibrated.attrs["settings"]["calibration"]
 
 
@@ -101,7 +101,7 @@ def test_calibrated_coverage_out_of_sample_is_near_nominal():
     raw_hits, calibrated_hits = [], []
     for key, series in full.items():
         actual = series[n:].to_numpy()
-        raw = forecast(series[:n], HORIZON, MODELS, level).query("model == 'holt_winters'")
+        raw = forecast(series[:n], HORIZON, MODELS, level, origins=0).query("model == 'holt_winters'")
         calibrated = results[key].forecast.query("model == 'holt_winters'")
         raw_hits.append(interval_coverage(actual, raw["lower"].to_numpy(), raw["upper"].to_numpy()))
         calibrated_hits.append(interval_coverage(actual, calibrated["lower"].to_numpy(), calibrated["upper"].to_numpy()))

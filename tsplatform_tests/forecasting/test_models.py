@@ -97,8 +97,8 @@ def test_settings_record_the_information_criterion_choice(weekly_trend):
     assert ets["seasonal"] == "add"
 
 
-def test_ensemble_is_the_mean_with_averaged_bounds(weekly_trend):
-    frame = forecast(weekly_trend, HORIZON)
+def test_without_evidence_the_ensemble_is_the_mean_with_averaged_bounds(weekly_trend):
+    frame = forecast(weekly_trend, HORIZON, origins=0)
     members = frame[frame["model"].isin(MODELS)]  # the benchmarks are not members
     ensemble = frame[frame["model"] == "ensemble"].set_index("ds")
     expected = members.groupby("ds")[["yhat", "lower", "upper"]].mean()

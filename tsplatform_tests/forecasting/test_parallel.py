@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 from tsplatform.forecasting import backtest, choose_best, forecast, forecast_categories, summarize_backtest
-from tsplatform.forecasting.backtesting import backtest_window, flag_best
-from tsplatform.forecasting.calibration import calibrate_from_windows
+from tsplatform.forecasting.backtesting import flag_best
 from tsplatform.forecasting.models import MODEL_NAMES
 
 from .synthetic import intermittent_series, weekly_trend_series
@@ -36,11 +35,8 @@ def test_pool_matches_single_series_calls(series_by_key, pooled):
         result = pooled[key]
         assert result.error is None
         expected_backtest = backtest(series_by_key[key], HORIZON, interval=0.9)
-        windows = [backtest_window(series_by_key[key], HORIZON, w["number"], interval=0.9)
-                   for w in expected_backtest.attrs["windows"]]
-        # the pool's forecast is forecast()'s, calibrated from the same backtest windows
-        expected_forecast = calibrate_from_windows(forecast(series_by_key[key], HORIZON, interval=0.9), windows,
-                                                   history=series_by_key[key])
+        # forecast() finishes its result with its own backtest windows, as the pool does
+        expected_forecast = forecast(series_by_key[key], HORIZON, interval=0.9)
         # plus the flag the choice earns (seasonal naive chosen: nothing beat it)
         pd.testing.assert_frame_equal(result.forecast, flag_best(expected_forecast, result.best_model))
         pd.testing.assert_frame_equal(result.backtest, expected_backtest)
