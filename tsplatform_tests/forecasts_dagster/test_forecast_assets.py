@@ -11,6 +11,7 @@ import pytest
 from tsplatform.definitions import defs
 from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from tsplatform.defs.forecasts.assets import MODEL_TYPES, daily_category_sales, forecast_report
+from tsplatform.forecasting.backtesting import choose_best
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import forecasts as forecast_table
 
@@ -78,8 +79,8 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
         assert rows["forecast_date"].min() == pd.Timestamp("2024-03-11")  # the day after the last sale
         scored = metrics[metrics["category"] == category]
         assert scored["origin"].nunique() >= 3 and set(scored["model_type"]) == set(rows["model_type"])
-        best_by_mase = scored.groupby("model_type")["mase"].mean().idxmin()
-        assert rows[rows["is_best"]]["model_type"].iloc[0] == best_by_mase
+        means = scored.groupby("model_type", as_index=False)[["mase", "smape"]].mean().rename(columns={"model_type": "model"})
+        assert rows[rows["is_best"]]["model_type"].iloc[0] == choose_best(means)  # lowest MASE, or the seasonal naive
 
     check = [e for e in result.get_asset_check_evaluations() if e.check_name == "forecasts_are_plausible"]
     assert check and check[0].passed
@@ -96,6 +97,11 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
         assert set(coverage[category]) == set(scored.index)
         for model, value in coverage[category].items():
             assert 0 <= value <= 1 and value == pytest.approx(scored[model], abs=0.001)
+        # the ensemble: the two models with the lowest mean backtest MASE; every interval rescaled
+        by_mase = metrics[(metrics["category"] == category) & (metrics["model_type"] != "ensemble")]
+        lowest = by_mase.groupby("model_type")["mase"].mean().sort_values().index[:2]
+        assert sorted(metadata["ensemble_members"].value[category]) == sorted(lowest)
+        assert set(metadata["interval_factors"].value[category]) == set(MODEL_TYPES)
 
     report = dg.materialize([forecast_report], instance=instance, resources=defs().resources)
     index = open(report.asset_materializations_for_node("forecast_report")[0].metadata["index"].value).read()

@@ -203,6 +203,11 @@ def _forecast_results(context, results, summaries, all_rows, pages, config, seri
                 "interval": config.interval,
                 "coverage": dg.MetadataValue.json(_measured_coverage(results)),
                 "best_models": dg.MetadataValue.json({c: r.best_model for c, r in results.items()}),
+                # how each category's ensemble was formed and how much each interval was rescaled
+                "ensemble_members": dg.MetadataValue.json(
+                    {c: r.settings.get("ensemble", {}).get("members", []) for c, r in results.items()}),
+                "interval_factors": dg.MetadataValue.json(
+                    {c: {m: f.get("factor") for m, f in r.settings.get("calibration", {}).items()} for c, r in results.items()}),
                 "flags": dg.MetadataValue.json({c: r.flags for c, r in results.items() if any(r.flags.values())}),
                 "warnings": dg.MetadataValue.json({c: {m: len(w) for m, w in r.warnings.items() if w} for c, r in results.items()}),
                 "fit_seconds": dg.MetadataValue.json({c: round(r.fit_seconds, 2) for c, r in results.items()}),
