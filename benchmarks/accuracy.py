@@ -6,24 +6,25 @@
 
 Data sets: the shared M4 weekly (horizon 13, m = 1) and hourly (horizon 48, m = 24) series, and
 generated daily sales (the suite's ``category_series``, horizon 30, m = 7). Each series is cut as M4
-cut it (the model sees the history, is scored on the next ``horizon`` values) and forecast with
-``tsplatform.forecasting.forecast(series, horizon, models=DEFAULT_MODELS, interval=0.95)``; every
-model type it returns is scored (prophet, sarimax, holt_winters, the benchmarks naive, seasonal_naive
-and theta, and the ensemble of the first three), beside three reference forecasts computed here and
-labelled "(reference)": M4's Naive2, the seasonal naive and statsmodels' Theta.
+cut it (the model sees the history, is scored on the next ``horizon`` values) and forecast as
+``tsplatform.forecasting.forecast(series, horizon, models=DEFAULT_MODELS, interval=0.95)`` forecasts
+it by default: every model fitted, 3 rolling-origin backtest windows, the ensemble formed from them
+(``evidence.py``), every interval calibrated from them (``calibration.py``). Every model type it
+returns is scored (prophet, sarimax, holt_winters, the benchmarks naive, seasonal_naive and theta,
+and the ensemble), beside three reference forecasts computed here and labelled "(reference)": M4's
+Naive2, the seasonal naive and statsmodels' Theta.
 
-The pipeline's rows (issue 12): ``forecast_categories`` calibrates each model's interval from its 3
-backtest windows (``tsplatform.forecasting.calibration``); ``<model> calibrated 95%`` / ``calibrated
-80%`` score those intervals on the held-out test, ``<model> raw 80%`` the uncalibrated 80% interval
-(the raw 95% is the model's own row). The factor column is the median calibration factor.
+Beside each model: ``<model> raw 95%`` (the raw fits, the ensemble the equal mean of the fitted
+models: what ``forecast()`` returned before issue 12), ``<model> raw 80%`` and ``<model> calibrated
+80%``. The factor column is the median calibration factor.
 
 Per data set and model: sMAPE, MASE, OWA against Naive2 on the same series, interval coverage,
-MSIS, and CPU seconds per series (this process and its children, e.g. cmdstan). A model's CPU is a
-``forecast()`` call with that model alone; the ensemble's is the call with all of them, which is
-also the call that is scored. The published OWAs of the M4 paper are shown beside, labelled: they
-are for the full sets (359 weekly series), not for the subset measured here.
+MSIS, and CPU seconds per series (this process and its children, e.g. cmdstan). A model's CPU is its
+own fit (``forecast(models=(name,), origins=0)``); the ensemble's is ``forecast()``'s whole work.
+The published OWAs of the M4 paper are shown beside, labelled: they are for the full sets (359
+weekly series), not for the subset measured here.
 
-Default run, a fixed subset that stays within a few minutes on 2 cores: every 3rd weekly series
+Default run, a fixed subset that stays within about 6 minutes on 2 cores: every 3rd weekly series
 (W1, W7, ...: 60 of 180), every 6th hourly series (H1, H7, ...: 69 of 414), 20 generated daily
 series. ``--full`` (or ``TSPLATFORM_ACCURACY_FULL=1`` for the suite): all 180 + 414 and 50 daily.
 """
