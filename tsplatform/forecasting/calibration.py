@@ -43,16 +43,18 @@ def nonconformity_scores(points: pd.DataFrame) -> pd.DataFrame:
     return frame[np.isfinite(score)].reset_index(drop=True)
 
 
-def conformal_factor(scores: Iterable[float], interval: float) -> float:
-    """The ceil((n + 1) q)-th smallest score, capped to ``FACTOR_RANGE`` (the upper cap when
-    there are too few scores for that rank to exist)."""
+def conformal_factor(scores: Iterable[float], interval: float) -> float | None:
+    """The ceil((n + 1) q)-th smallest score, capped to ``FACTOR_RANGE``; None when there are
+    too few scores for that rank to exist (fewer than 19 for 95%, e.g. one short window): the
+    raw interval is then the better guess than the widest one allowed."""
     values = np.sort(np.asarray(list(scores), dtype=float))
     n = len(values)
     if n == 0:
         raise ValueError("no scores to calibrate from")
     rank = math.ceil((n + 1) * interval)
-    factor = FACTOR_RANGE[1] if rank > n else float(values[rank - 1])
-    return float(np.clip(factor, *FACTOR_RANGE))
+    if rank > n:
+        return None
+    return float(np.clip(values[rank - 1], *FACTOR_RANGE))
 
 
 def plausible_envelope(history: pd.Series) -> tuple[float, float]:
@@ -94,6 +96,9 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
             record[str(model)] = {"factor": None, "scores": 0}
             continue
         factor = conformal_factor(scores, interval)
+        if factor is None:
+            record[str(model)] = {"factor": None, "scores": int(len(scores))}
+            continue
         yhat = calibrated.loc[rows, "yhat"]
         lower = yhat - factor * (yhat - calibrated.loc[rows, "lower"])
         upper = yhat + factor * (calibrated.loc[rows, "upper"] - yhat)

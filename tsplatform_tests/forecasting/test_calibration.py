@@ -40,12 +40,12 @@ def test_hand_checked_scores_factor_and_bounds():
     # y:      11   13   8    4    10  12   7     14   9
     # score: 1/2  3/2  2/4  6/4   0   2/2  3/4   4/2  1/4   (above: (y-10)/2, below: (10-y)/4)
     # sorted: 0, .25, .5, .5, .75, 1, 1.5, 1.5, 2   (n = 9)
-    # q = 0.8: rank ceil(10 * 0.8) = 8 -> 1.5;  q = 0.5: rank ceil(5) = 5 -> 0.75;  q = 0.95: rank 10 > 9 -> cap
+    # q = 0.8: rank ceil(10 * 0.8) = 8 -> 1.5;  q = 0.5: rank ceil(5) = 5 -> 0.75;  q = 0.95: rank 10 > 9 -> None
     scores = nonconformity_scores(_points([11, 13, 8, 4, 10, 12, 7, 14, 9]))
     assert scores["score"].tolist() == [0.5, 1.5, 0.5, 1.5, 0.0, 1.0, 0.75, 2.0, 0.25]
     assert conformal_factor(scores["score"], 0.8) == 1.5
     assert conformal_factor(scores["score"], 0.5) == 0.75
-    assert conformal_factor(scores["score"], 0.95) == FACTOR_RANGE[1]
+    assert conformal_factor(scores["score"], 0.95) is None  # too few scores: the raw interval stays
 
     # forecast yhat 20 in [16, 21]: factor 1.5 -> [20 - 1.5 * 4, 20 + 1.5 * 1] = [14, 21.5]
     calibrated = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8)
@@ -54,6 +54,10 @@ def test_hand_checked_scores_factor_and_bounds():
     # an envelope stops the widening: lower max(14, min(16, 15)) = 15, upper min(21.5, max(21, 21.2)) = 21.2
     limited = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8, envelope=(15.0, 21.2))
     assert limited[["lower", "upper"]].iloc[0].tolist() == [15.0, 21.2]
+    # too few scores for the level: untouched, and the record says how many there were
+    kept = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.95)
+    assert kept[["lower", "upper"]].iloc[0].tolist() == [16.0, 21.0]
+    assert kept.attrs["settings"]["calibration"] == {"m": {"factor": None, "scores": 9}}
     # the raw points are accepted too; factor 0.75 -> [17, 20.75]
     narrowed = calibrate(_frame(20.0, 16.0, 21.0), _points([11, 13, 8, 4, 10, 12, 7, 14, 9]), 0.5)
     assert narrowed[["lower", "upper"]].iloc[0].tolist() == [17.0, 20.75]
