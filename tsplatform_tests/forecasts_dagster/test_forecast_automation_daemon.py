@@ -10,11 +10,8 @@ One daemon session, in phases (the daemon is slow to start), with the schedule f
    category were refreshed by ONE run.
 """
 
-import os
-import shutil
 import signal
 import subprocess
-import time
 
 import dagster as dg
 import numpy as np
@@ -22,13 +19,14 @@ import pandas as pd
 import pytest
 
 from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from tsplatform.settings import DataPaths
 from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse import uploads as upload_table
 
 from tsplatform_tests.conftest import land
-from tsplatform_tests.reliability.test_daemon_faults import BIN, PROJECT, kill_group, start_daemon, wait_until
+from tsplatform_tests.reliability.test_daemon_faults import (
+    BIN, PROJECT, daemon_environment, kill_group, start_daemon, wait_until,
+)
 
 JOB = "category_forecast_job"
 SCHEDULE = "daily_forecast_schedule"
@@ -76,15 +74,8 @@ def schedule_run_succeeded(instance) -> dg.DagsterRun | None:
 
 @pytest.mark.slow
 def test_schedule_ticks_and_forecasts_keep_following_the_data_after_a_failed_upload(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
-    paths = DataPaths(tmp_path / "data").ensure()
-    url = f"duckdb:///{paths.default_warehouse}"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TSPLATFORM_DATA_DIR": str(paths.root),
-           "TSPLATFORM_WAREHOUSE_URL": url, "TSPLATFORM_FORECAST_REFRESH_CRON": "* * * * *"}
+    home, paths, url, env = daemon_environment(tmp_path, TSPLATFORM_FORECAST_REFRESH_CRON="* * * * *")
     log = tmp_path / "daemon.log"
-    open_warehouse(url)  # migrated before the daemon's first look, as `tsplatform db init` would
     instance = dg.DagsterInstance.from_config(str(home))
     daemon = start_daemon(env, log)
     try:

@@ -76,22 +76,20 @@ def test_under_a_real_run_a_constraint_violation_is_attempted_once(data_paths, w
 # --- the classifier, on errors the drivers really raise ------------------------------------------
 
 
-def test_deterministic_database_errors_are_not_transient(tmp_path, postgres_schema_url):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    connection.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, d DATE)")
-    connection.execute("INSERT INTO t VALUES (1, NULL)")
+def assert_deterministic_errors_are_not_transient(execute, error_type) -> None:
+    """A constraint, a bad value and a bad query, each raised for real by ``execute``."""
+    execute("CREATE TABLE t (k INTEGER PRIMARY KEY, d DATE)")
+    execute("INSERT INTO t VALUES (1, NULL)")
     for statement in ("INSERT INTO t VALUES (1, NULL)", "INSERT INTO t VALUES (2, 'not a date')", "SELECT nope FROM t"):
-        with pytest.raises(duckdb.Error) as raised:
-            connection.execute(statement)
+        with pytest.raises(error_type) as raised:
+            execute(statement)
         assert not is_transient(raised.value), raised.value
 
+
+def test_deterministic_database_errors_are_not_transient(tmp_path, postgres_schema_url):
+    assert_deterministic_errors_are_not_transient(duckdb.connect(str(tmp_path / "w.duckdb")).execute, duckdb.Error)
     with psycopg.connect(postgres_schema_url, autocommit=True) as pg:
-        pg.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, d DATE)")
-        pg.execute("INSERT INTO t VALUES (1, NULL)")
-        for statement in ("INSERT INTO t VALUES (1, NULL)", "INSERT INTO t VALUES (2, 'not a date')", "SELECT nope FROM t"):
-            with pytest.raises(psycopg.Error) as raised:
-                pg.execute(statement)
-            assert not is_transient(raised.value), raised.value
+        assert_deterministic_errors_are_not_transient(pg.execute, psycopg.Error)
 
 
 def test_a_duckdb_file_locked_by_another_process_is_transient(tmp_path):

@@ -138,17 +138,24 @@ def failure_messages(instance: dg.DagsterInstance, runs) -> list[str]:
     return messages
 
 
-@pytest.mark.slow
-def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed_nothing_lost(tmp_path):
+def daemon_environment(tmp_path: Path, **variables: str) -> tuple[Path, DataPaths, str, dict]:
+    """A private DAGSTER_HOME (the project's dagster.yaml), data folder and migrated DuckDB
+    warehouse, and the environment a daemon started on them needs, plus ``variables``."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
     paths = DataPaths(tmp_path / "data").ensure()
     url = f"duckdb:///{paths.default_warehouse}"
     env = {**os.environ, "DAGSTER_HOME": str(home), "TSPLATFORM_DATA_DIR": str(paths.root),
-           "TSPLATFORM_WAREHOUSE_URL": url, "TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS": "5"}
-    daemon_log, generator_log = tmp_path / "daemon.log", tmp_path / "generator.log"
+           "TSPLATFORM_WAREHOUSE_URL": url, **variables}
     open_warehouse(url)  # migrated before the daemon's first look, as `tsplatform db init` would
+    return home, paths, url, env
+
+
+@pytest.mark.slow
+def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed_nothing_lost(tmp_path):
+    home, paths, url, env = daemon_environment(tmp_path, TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS="5")
+    daemon_log, generator_log = tmp_path / "daemon.log", tmp_path / "generator.log"
 
     # phase 1: the stream runs; 20 uploads arrive at once
     generator = start_generator(env, generator_log)

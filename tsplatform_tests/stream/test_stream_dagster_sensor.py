@@ -68,17 +68,21 @@ def test_the_cursor_resumes_after_a_restart_and_a_torn_line_waits_until_complete
     assert table.set_index(["sensor_id", "ts"]).loc[("sensor_1", pd.Timestamp("2024-01-05", tz="UTC")), "value"] == 123.25
 
 
-def test_a_failed_run_is_asked_for_again_and_its_range_stored_once(data_paths, warehouse, instance):
-    folder = data_paths.stream
+def first_run_fails(folder, instance):
+    """Readings written, the sensor's first request launched while its segment is away (so the
+    run fails for real), the segment put back: (readings, first tick, its request, the failed run)."""
     written = write(folder, ReadingGenerator(3, seed=3), "2024-01-01", 40)
     first = tick(instance)
     [request] = first.run_requests
-
-    # the run fails for real: its segment is away while it runs
     segment = folder / "segment-00000001.jsonl"
     segment.rename(folder / "away")
     failed = launch(instance, request)
     (folder / "away").rename(segment)
+    return written, first, request, failed
+
+
+def test_a_failed_run_is_asked_for_again_and_its_range_stored_once(data_paths, warehouse, instance):
+    written, first, request, failed = first_run_fails(data_paths.stream, instance)
     assert not failed.success and stored_readings(warehouse).empty
 
     retry_tick = tick(instance, first.cursor)
@@ -256,14 +260,7 @@ def test_a_failed_range_is_asked_for_again_by_the_sensor_alone_where_run_retries
     overrides = {"run_retries": {"enabled": True, "max_retries": 2}}
     (tmp_path / "retrying").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "retrying"), overrides=overrides) as instance:
-        folder = data_paths.stream
-        written = write(folder, ReadingGenerator(3, seed=3), "2024-01-01", 40)
-        first = tick(instance)
-        [request] = first.run_requests
-        segment = folder / "segment-00000001.jsonl"
-        segment.rename(folder / "away")
-        failed = launch(instance, request)
-        (folder / "away").rename(segment)
+        written, first, request, failed = first_run_fails(data_paths.stream, instance)
         assert not failed.success
         assert instance.get_run_by_id(failed.run_id).tags.get("dagster/will_retry") == "false"
 
