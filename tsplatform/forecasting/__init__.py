@@ -1,5 +1,6 @@
-"""Forecasting library of tsplatform: Prophet, SARIMAX and Holt-Winters (ETS), their ensemble and
-the benchmarks (naive, seasonal naive, Theta), rolling-origin backtests, a process-pool runner for
+"""Forecasting library of tsplatform: Prophet, SARIMAX and Holt-Winters (ETS) and the benchmarks
+(naive, seasonal naive, Theta), rolling-origin backtests, the ensemble formed from them and
+intervals calibrated from them (``evidence.py``, ``calibration.py``), a process-pool runner for
 many series, and HTML charts.
 
 No Dagster here. Public names are loaded on first use (PEP 562) so that
