@@ -275,6 +275,8 @@ def summarize(rows: list[dict]):
     frame = pd.DataFrame(rows)
     if "factor" not in frame:
         frame["factor"] = np.nan
+    if "level" not in frame:  # rows scored before intervals had a level column: the 95% ones
+        frame["level"] = INTERVAL
     frame["factor"] = pd.to_numeric(frame["factor"], errors="coerce")
     summary = frame.groupby(["dataset", "model"]).agg(
         smape=("smape", "mean"), mase=("mase", "mean"), coverage=("coverage", "mean"), msis=("msis", "mean"),
