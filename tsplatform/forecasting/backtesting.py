@@ -23,6 +23,7 @@ import pandas as pd
 from . import flags as F
 from .calibration import POINT_COLUMNS
 from .ensemble import ENSEMBLE
+from .evidence import rescore_windows
 from .forecaster import DEFAULT_MODELS, check_horizon, check_interval, forecast_prepared, normalize_models
 from .metrics import interval_coverage, mase, mase_scale, smape
 from .models import SEASONAL_NAIVE
@@ -174,9 +175,7 @@ def backtest(
     prepared = prepare_series(series, freq=freq, nonnegative=nonnegative)
     windows = plan_windows(prepared, horizon, origins)
     results = [evaluate_window(prepared, w, horizon, names, interval, nonnegative) for w in windows]
-    from .evidence import rescore_windows  # the ensemble rows score the ensemble forecast() returns
-
-    _, results = rescore_windows(results, names)
+    _, results = rescore_windows(results, names)  # the ensemble rows score the ensemble forecast() returns
     return assemble_backtest(results, requested_origins=origins)
 
 

@@ -332,11 +332,7 @@ def _percent(level: float) -> str:
 
 def _coverage(value) -> str:
     """Measured coverage as a percentage, to read against the nominal level in the header."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return "" if not math.isfinite(number) else f"{number * 100:.1f}%"
+    return _formatted(value, lambda number: f"{number * 100:.1f}%")
 
 
 def _page(title: str, body: str) -> str:
@@ -348,11 +344,16 @@ def _page(title: str, body: str) -> str:
 
 
 def _number(value) -> str:
+    return _formatted(value, lambda number: f"{number:.3f}")
+
+
+def _formatted(value, render) -> str:
+    """``render(number)``, or '' for a missing or non-finite value."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return ""
-    return "" if not math.isfinite(number) else f"{number:.3f}"
+    return render(number) if math.isfinite(number) else ""
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

@@ -4,7 +4,7 @@ An equal mean of every fitted model is only as good as its worst member: on real
 one bad Prophet fit made it worse than repeating the last value. The rolling-origin backtest
 already scores every model (benchmarks included) on this series, so the ensemble is the mean of
 the ``TOP_MEMBERS`` models with the lowest backtest MASE (bounds quantile-averaged, as in
-``ensemble.combine``). Rules compared on the accuracy benchmark's default subset (OWA against
+``ensemble.combine``, which forms it). Rules compared on the accuracy benchmark's default subset (OWA against
 Naive2; weekly / hourly / generated daily): mean of the best two 0.814 / 0.544 / 0.789; best three
 weighted by 1/MASE 0.818 / 0.504 / 0.804; median of the best three 0.829 / 0.508 / 0.789; the best
 one alone 0.864 / 0.561 / 0.803; the equal mean of the fitted models 1.336 / 0.619 / 0.815. The
@@ -24,8 +24,9 @@ import pandas as pd
 
 from . import flags as F
 from .calibration import calibrate_from_windows
-from .ensemble import ENSEMBLE, INTERVAL_METHOD
+from .ensemble import ENSEMBLE, INTERVAL_METHOD, combine
 from .metrics import interval_coverage, smape
+from .models.base import ModelForecast
 
 TOP_MEMBERS = 2
 RULE = f"mean of the {TOP_MEMBERS} models with the lowest backtest MASE"
@@ -76,17 +77,10 @@ def finish_forecast(final: pd.DataFrame, window_results: Sequence, history: pd.S
 
 def _replace_ensemble(frame: pd.DataFrame, members: Sequence[str]) -> pd.DataFrame:
     blocks = {m: b.reset_index(drop=True) for m, b in frame.groupby("model", sort=False)}
-    chosen = [blocks[m] for m in members]
-    ensemble = chosen[0][["ds"]].copy()
-    ensemble.insert(0, "model", ENSEMBLE)
-    for column in ("yhat", "lower", "upper"):
-        ensemble[column] = np.mean([b[column].to_numpy(dtype=float) for b in chosen], axis=0)
-    ensemble["lower"] = np.minimum(ensemble["lower"], ensemble["yhat"])
-    ensemble["upper"] = np.maximum(ensemble["upper"], ensemble["yhat"])
-    member_flags = [F.split_flags(b["flag"].iloc[0]) for b in chosen]
-    ensemble["flag"] = F.join_flags([f for f in member_flags[0] if all(f in other for other in member_flags[1:])])
-    rest = frame[frame["model"] != ENSEMBLE]
-    replaced = pd.concat([rest, ensemble[frame.columns]], ignore_index=True)
+    combined = combine([_as_model_forecast(blocks[m]) for m in members])
+    ensemble = pd.DataFrame({"model": ENSEMBLE, "ds": blocks[members[0]]["ds"], "yhat": combined.mean,
+                             "lower": combined.lower, "upper": combined.upper, "flag": F.join_flags(combined.flags)})
+    replaced = pd.concat([frame[frame["model"] != ENSEMBLE], ensemble[frame.columns]], ignore_index=True)
     replaced.attrs = frame.attrs
     return replaced
 
@@ -99,20 +93,26 @@ def _rescore_window(result, members: Sequence[str]):
     if points is None or points.empty:
         return result
     kept = points[points["model"] != ENSEMBLE]
-    chosen = kept[kept["model"].isin(members)]
-    if chosen["model"].nunique() < len(members):
+    by_model = {m: rows.sort_values("step") for m, rows in kept.groupby("model") if m in members}
+    if len(by_model) < len(members):
         return result
-    ensemble = chosen.groupby("step", as_index=False)[["y", "yhat", "lower", "upper"]].mean()
-    ensemble["lower"] = np.minimum(ensemble["lower"], ensemble["yhat"])
-    ensemble["upper"] = np.maximum(ensemble["upper"], ensemble["yhat"])
-    ensemble.insert(0, "model", ENSEMBLE)
-    y, yhat = ensemble["y"].to_numpy(dtype=float), ensemble["yhat"].to_numpy(dtype=float)
+    combined = combine([_as_model_forecast(by_model[m]) for m in members])
+    first = by_model[members[0]]
+    ensemble = pd.DataFrame({"model": ENSEMBLE, "step": first["step"].to_numpy(), "y": first["y"].to_numpy(),
+                             "yhat": combined.mean, "lower": combined.lower, "upper": combined.upper})
+    y, yhat = ensemble["y"].to_numpy(dtype=float), combined.mean
     scores = result.scores.copy()
     row = scores["model"] == ENSEMBLE
     scores.loc[row, "smape"] = smape(y, yhat)
     scores.loc[row, "mase"] = float(np.mean(np.abs(yhat - y)) / result.scale)
-    scores.loc[row, "coverage"] = interval_coverage(y, ensemble["lower"], ensemble["upper"])
+    scores.loc[row, "coverage"] = interval_coverage(y, combined.lower, combined.upper)
     return replace(result, scores=scores, points=pd.concat([kept, ensemble[points.columns]], ignore_index=True))
+
+
+def _as_model_forecast(rows: pd.DataFrame) -> ModelForecast:
+    """A block of forecast rows (or backtest points) as ``ensemble.combine`` takes its members."""
+    flags = F.split_flags(rows["flag"].iloc[0]) if "flag" in rows else []
+    return ModelForecast(rows["yhat"].to_numpy(), rows["lower"].to_numpy(), rows["upper"].to_numpy(), flags=flags)
 
 
 def _with_settings(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:

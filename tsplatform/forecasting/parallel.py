@@ -83,12 +83,11 @@ def forecast_categories(
 
     ``max_workers`` defaults to the usable cores; ``max_workers=1`` runs in this process
     (no pool). Results come back in the order of ``series_by_key`` and are identical to
-    calling ``forecast``/``backtest`` per series, except that each model's (and the ensemble's)
-    forecast interval is calibrated from its own backtest errors (``calibration.py``; factors in
-    ``settings["calibration"]``; a series with no backtest window keeps its raw interval). The
-    ``backtest`` coverage stays the RAW models' coverage per window: it is what the calibration
-    learns from; the calibrated coverage can only be measured out of sample (benchmarks/accuracy.py).
-    The chosen model's rows carry ``flag_best``'s flag.
+    calling ``forecast``/``backtest`` per series (the ensemble formed from the backtest, every
+    interval calibrated from it: ``evidence.finish_forecast``), plus ``flag_best``'s flag on the
+    chosen model's rows. The ``backtest`` coverage is the RAW models' coverage per window: it is
+    what the calibration learns from; calibrated coverage is measured out of sample
+    (benchmarks/accuracy.py).
     A series that cannot be processed gets ``error`` set and empty frames instead of failing the
     whole batch.
     """
