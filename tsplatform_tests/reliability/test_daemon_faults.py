@@ -214,7 +214,11 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
             if not record.dagster_run.is_finished and record.create_timestamp.timestamp() < killed_at_wall
         ]
         assert not unfinished, f"runs left hanging after the kill: {unfinished}"
+        # the catch-up's own runs (aggregation, forecast refresh) finish before the daemon is stopped:
+        # stopping it interrupts the runs in flight, which is this test's doing, not a fault's
+        wait_until(lambda: all(run.is_finished for run in instance.get_runs()), 600, "the daemon's runs to finish")
     finally:
+        interrupted_by_teardown = {run.run_id for run in instance.get_runs() if not run.is_finished}
         kill_group(daemon, signal.SIGINT)
         kill_group(generator, signal.SIGINT)
 
@@ -228,7 +232,5 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
     assert rejected_readings.empty, rejected_readings.head().to_dict("records")
     assert len(stored) == len(written)
     assert checksum(stored) == checksum(written)
-    runs = runs_by_status(instance)
-    assert not runs.get("FAILURE", []) or all(
-        "killed" in message for message in failure_messages(instance, runs["FAILURE"])
-    ), failure_messages(instance, runs["FAILURE"])
+    failed = [run for run in runs_by_status(instance).get("FAILURE", []) if run.run_id not in interrupted_by_teardown]
+    assert all("killed" in message for message in failure_messages(instance, failed)), failure_messages(instance, failed)

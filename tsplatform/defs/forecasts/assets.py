@@ -110,9 +110,9 @@ class ForecastConfig(dg.Config):
             FORECASTS_ARE_PLAUSIBLE_CHECK,
             asset=FORECAST_DATA,
             blocking=True,
-            description="Every forecast value and bound within [min - 2 x range, max + 2 x range] of the category's "
-            "history (for the benchmarks naive, seasonal_naive and theta the forecast value only: their closed-form "
-            "intervals are honestly wide); the best model's and the ensemble's mean daily forecast over 30 days at most 3 x the highest "
+            description="Every forecast value within [min - 2 x range, max + 2 x range] of the category's "
+            "history, every interval bound within 5 ranges (for the benchmarks naive, seasonal_naive and theta the "
+            "forecast value only: their closed-form intervals are honestly wide); the best model's and the ensemble's mean daily forecast over 30 days at most 3 x the highest "
             "30-day mean of the history. Failing categories and models are in the metadata; blocking: gates forecast_report.",
         )
     ],
@@ -231,7 +231,7 @@ def _forecast_results(context, results, summaries, all_rows, pages, config, seri
 
 def plausibility_check(rows, histories) -> dg.AssetCheckResult:
     """The forecasts_are_plausible check on forecast rows (with category) and each category's history."""
-    from tsplatform.forecasting.plausibility import MAX_LEVEL_RATIO, RANGE_SLACK, implausible_forecasts
+    from tsplatform.forecasting.plausibility import BOUND_SLACK, MAX_LEVEL_RATIO, RANGE_SLACK, implausible_forecasts
 
     problems = implausible_forecasts(rows, histories)
     return dg.AssetCheckResult(
@@ -242,6 +242,7 @@ def plausibility_check(rows, histories) -> dg.AssetCheckResult:
             "failing_categories": dg.MetadataValue.json(sorted(problems["category"].unique().tolist())),
             "failing": dg.MetadataValue.md(problems.to_markdown(index=False) if len(problems) else "none"),
             "range_slack": RANGE_SLACK,
+            "bound_slack": BOUND_SLACK,
             "max_level_ratio": MAX_LEVEL_RATIO,
         },
     )
