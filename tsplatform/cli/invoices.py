@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from tsplatform import settings
 from tsplatform.cli.output import FORMATS, emit
-from tsplatform.ingest.landing import SETTLE_SECONDS, sha256_of
-from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping, sidecar_path
+from tsplatform.ingest.landing import copy_into_landing, sha256_of
+from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping
 
 
 def _warehouse():
@@ -60,34 +59,9 @@ def upload(files, columns, date_format, timezone, encoding, delimiter, allow_neg
         if known and skip_known:
             click.echo(f"{file.name}: already uploaded as batch {known}; skipped")
             continue
-        target = _copy_into_landing(file, paths.landing, options)
+        target = copy_into_landing(file, paths.landing, options)
         status = f"already uploaded as batch {known}: it will be archived as a duplicate" if known else "new content"
         click.echo(f"{file.name}: copied to {target} ({status}, sha256 {digest[:12]})")
-
-
-def _copy_into_landing(file: Path, landing: Path, options: UploadOptions) -> Path:
-    """Options first, then the file: both written under a dot-name and renamed, so the sensor never
-    sees half a file or a file without its options."""
-    import shutil
-
-    target = landing / file.name
-    counter = 1
-    while target.exists():
-        target = landing / f"{file.stem}.{counter}{file.suffix}"
-        counter += 1
-    if options != UploadOptions():
-        sidecar = sidecar_path(target)
-        temporary = landing / f".{sidecar.name}.tmp"
-        temporary.write_text(options.to_json(), encoding="utf-8")
-        os.replace(temporary, sidecar)
-    temporary = landing / f".{target.name}.tmp"
-    shutil.copyfile(file, temporary)
-    # The copy is complete the moment it is renamed into landing: date it as already settled, so
-    # the sensor and an ingest right after take it without waiting (upload order is kept).
-    settled = time.time() - SETTLE_SECONDS
-    os.utime(temporary, (settled, settled))
-    os.replace(temporary, target)
-    return target
 
 
 @click.command()

@@ -22,11 +22,16 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV, safe to open in a spreadsheet (``tsplatform ... --format csv``, the HTTP API)."""
+    return neutralize_formulas(frame).to_csv(index=False)
+
+
 def emit(frame: pd.DataFrame, fmt: str) -> None:
     if fmt == "json":
         click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False))
     elif fmt == "csv":
-        neutralize_formulas(frame).to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_text(frame))
     else:
         from rich.console import Console
         from rich.table import Table

@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import time
 from pathlib import Path
+from typing import BinaryIO
 
-from tsplatform.ingest.options import SIDECAR_SUFFIX
+from tsplatform.ingest.options import SIDECAR_SUFFIX, UploadOptions, sidecar_path
 
 TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
 SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being written
@@ -62,6 +64,37 @@ def wait_until_settled(landing: Path, settle_seconds: float = SETTLE_SECONDS, ma
         if remaining <= 0:
             return
         time.sleep(min(remaining + 0.05, max(deadline - time.time(), 0)))
+
+
+def copy_into_landing(source: Path | BinaryIO, landing: Path, options: UploadOptions, name: str | None = None) -> Path:
+    """Put a file (a path, or an open binary file read from where it is) into ``landing`` as
+    ``name`` (default: its own), with its options: ``tsplatform upload`` and ``POST /upload``.
+
+    Options first, then the file: both written under a dot-name and renamed, so the sensor never
+    sees half a file or a file without its options. A name already in landing gets a counter."""
+    name = name or Path(source).name
+    target = landing / name
+    counter = 1
+    while target.exists():
+        target = landing / f"{Path(name).stem}.{counter}{Path(name).suffix}"
+        counter += 1
+    if options != UploadOptions():
+        sidecar = sidecar_path(target)
+        temporary = landing / f".{sidecar.name}.tmp"
+        temporary.write_text(options.to_json(), encoding="utf-8")
+        os.replace(temporary, sidecar)
+    temporary = landing / f".{target.name}.tmp"
+    if isinstance(source, (str, os.PathLike)):
+        shutil.copyfile(source, temporary)
+    else:
+        with open(temporary, "wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
+    # The copy is complete the moment it is renamed into landing: date it as already settled, so
+    # the sensor and an ingest right after take it without waiting (upload order is kept).
+    settled = time.time() - SETTLE_SECONDS
+    os.utime(temporary, (settled, settled))
+    os.replace(temporary, target)
+    return target
 
 
 def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -17,18 +17,19 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from filelock import FileLock
 
 from tsplatform.ingest.landing import (
+    copy_into_landing,
     make_batch_id,
     move_without_overwrite,
     ready_files,
     sha256_of,
     stored_name,
 )
-from tsplatform.ingest.options import InvalidOptionsError, read_sidecar, sidecar_path
+from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, read_sidecar, sidecar_path
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse, utc_now
 from tsplatform.warehouse import uploads as upload_table
@@ -61,9 +62,25 @@ def max_upload_bytes() -> int:
 def register_landed_files(paths: DataPaths, warehouse: Warehouse, settle_seconds: float | None = None) -> list[Registration]:
     """Register every ready file in landing; returns what became of each."""
     paths.ensure()
-    with FileLock(str(paths.root / ".landing.lock"), timeout=120):
+    with landing_lock(paths):
         kwargs = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
         return [register_file(file, paths, warehouse) for file in ready_files(paths.landing, **kwargs)]
+
+
+def land_and_register(
+    source: Path | BinaryIO, name: str, options: UploadOptions, paths: DataPaths, warehouse: Warehouse
+) -> Registration:
+    """Copy an upload into landing as ``tsplatform upload`` does, and register it at once, so the
+    caller learns its batch id (``POST /upload``). The landing lock is held from the copy to the
+    row, so no sensor takes the file in between; its run is then asked for like any waiting batch."""
+    paths.ensure()
+    with landing_lock(paths):
+        return register_file(copy_into_landing(source, paths.landing, options, name), paths, warehouse)
+
+
+def landing_lock(paths: DataPaths) -> FileLock:
+    """Held by whoever registers files, so no file is registered twice."""
+    return FileLock(str(paths.root / ".landing.lock"), timeout=120)
 
 
 def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registration:

@@ -97,6 +97,18 @@ def parse_lines(data: bytes, base_offset: int = 0) -> ParsedLines:
     return _concat(parts)
 
 
+def parse_values(values: list) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Readings handed over as JSON values (``POST /api/readings``), judged by the same rules as
+    lines of the stream: the valid ones as a frame (sensor_id, ts naive UTC, value) and
+    ``(position, reason)`` for the others."""
+    lines = [json.dumps(value, separators=(",", ":")).encode() + b"\n" for value in values]
+    starts = np.cumsum([0] + [len(line) for line in lines[:-1]]).tolist() if lines else []
+    position = {start: index for index, start in enumerate(starts)}
+    parsed = parse_lines(b"".join(lines))
+    readings = pd.DataFrame({"sensor_id": parsed.sensor_ids, "ts": parsed.ts, "value": parsed.values})
+    return readings, [(position[offset], reason) for offset, reason, _ in parsed.rejects]
+
+
 def _parse_block(data: bytes, starts, ends, base_offset) -> ParsedLines | None:
     """The vectorised parse when every line of ``data`` is canonical, else None."""
     matches = _CANONICAL.findall(data)

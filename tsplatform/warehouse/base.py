@@ -17,6 +17,12 @@ import pandas as pd
 from tsplatform.warehouse.schema import MIGRATIONS, SCHEMA_MIGRATIONS_DDL
 
 
+def page_clause(limit: int | None = None, offset: int | None = None) -> str:
+    """`` LIMIT n OFFSET m`` (either may be absent), the same on both backends."""
+    clause = f" LIMIT {int(limit)}" if limit is not None else ""
+    return clause + (f" OFFSET {int(offset)}" if offset else "")
+
+
 def utc_now() -> dt.datetime:
     """Naive UTC timestamp: every TIMESTAMP column in the warehouse is UTC."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -64,6 +70,14 @@ class Warehouse(ABC):
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """All statements inside commit together or not at all."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A transaction for reading that never waits on its own: where opening would wait for
+        another process (DuckDB's file lock), it raises at once and the reader retries on its
+        own clock (``tsplatform.read``). Here: a plain transaction."""
+        with self.transaction() as session:
+            yield session
 
     def migrate(self) -> list[int]:
         """Apply the migrations this database has not seen yet; returns the versions applied."""

@@ -78,14 +78,33 @@ class DuckDBWarehouse(Warehouse):
     def transaction(self) -> Iterator[DuckDBSession]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._resource.get_connection() as connection:
-            session = DuckDBSession(connection)
-            try:
-                connection.begin()
+            with _in_transaction(connection) as session:
                 yield session
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
-            finally:
-                session.close()
-                connection.close()  # release the file lock now, even on error
+
+    @contextmanager
+    def snapshot(self) -> Iterator[DuckDBSession]:
+        """One try at the file: the resource's backoff waits ~100 s for a writer's lock, longer
+        than a reader should. Never creates the file (FileNotFoundError)."""
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no DuckDB warehouse at {self.path}")
+        # the resource's own settings: a second connection in this process must match them
+        # (DuckDB refuses "a different configuration than existing connections")
+        config = {"custom_user_agent": "dagster", **self._resource.connection_config}
+        connection = duckdb.connect(str(self.path), read_only=False, config=config)
+        with _in_transaction(connection) as session:
+            yield session
+
+
+@contextmanager
+def _in_transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[DuckDBSession]:
+    session = DuckDBSession(connection)
+    try:
+        connection.begin()
+        yield session
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        session.close()
+        connection.close()  # release the file lock now, even on error

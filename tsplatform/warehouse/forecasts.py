@@ -10,7 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, utc_now
+from tsplatform.warehouse.base import Session, page_clause, utc_now
 
 _DAILY_TYPES = {"category": "VARCHAR", "date": "DATE", "sales": "DOUBLE PRECISION", "num_invoice_rows": "INTEGER"}
 _FORECAST_TYPES = {
@@ -84,9 +84,13 @@ def read_forecasts(
     start: dt.date | None = None,
     end: dt.date | None = None,
     limit: int | None = None,
+    *,
+    best: bool | None = None,
+    offset: int | None = None,
 ) -> pd.DataFrame:
+    """``best``: only the chosen model's rows (True), only the others' (False), all (None)."""
     clauses, params = [], []
-    for column, value in (("category", category), ("model_type", model)):
+    for column, value in (("category", category), ("model_type", model), ("is_best", best)):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -97,16 +101,18 @@ def read_forecasts(
         clauses.append("forecast_date <= ?")
         params.append(end)
     sql = "SELECT * FROM forecast_data" + (" WHERE " + " AND ".join(clauses) if clauses else "")
-    sql += " ORDER BY category, model_type, forecast_date"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+    sql += " ORDER BY category, model_type, forecast_date" + page_clause(limit, offset)
     return session.fetch_df(sql, params)
 
 
-def read_metrics(session: Session, category: str | None = None) -> pd.DataFrame:
-    if category is None:
-        return session.fetch_df("SELECT * FROM forecast_metrics ORDER BY category, model_type, origin")
-    return session.fetch_df("SELECT * FROM forecast_metrics WHERE category = ? ORDER BY model_type, origin", (category,))
+def read_metrics(session: Session, category: str | None = None, model: str | None = None) -> pd.DataFrame:
+    clauses, params = [], []
+    for column, value in (("category", category), ("model_type", model)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    return session.fetch_df(f"SELECT * FROM forecast_metrics{where} ORDER BY category, model_type, origin", params)
 
 
 def forecast_rows(forecast: pd.DataFrame, best_model: str, interval: float) -> pd.DataFrame:

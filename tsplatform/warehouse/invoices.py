@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, utc_now
+from tsplatform.warehouse.base import Session, page_clause, utc_now
 
 _STAGED_TYPES = {
     "date": "DATE",
@@ -274,6 +274,7 @@ def read_invoices(
     start: dt.date | None = None,
     end: dt.date | None = None,
     limit: int | None = None,
+    offset: int | None = None,
 ) -> pd.DataFrame:
     clauses, params = [], []
     if category is not None:
@@ -288,9 +289,7 @@ def read_invoices(
     sql = "SELECT * FROM invoice_data"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY date, category, product_id"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+    sql += " ORDER BY date, category, product_id" + page_clause(limit, offset)
     return session.fetch_df(sql, params)
 
 

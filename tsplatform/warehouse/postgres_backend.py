@@ -21,7 +21,7 @@ from tsplatform.warehouse.base import Session, Warehouse
 
 _DATE_OIDS = {1082}
 _TIMESTAMP_OIDS = {1114, 1184}
-_NUMERIC_OIDS = {1700}
+_NUMERIC_OIDS = {1700, 700, 701}  # numeric, real, double precision (an all-NULL column would be objects)
 
 
 def _to_pyformat(sql: str) -> str:
@@ -176,3 +176,14 @@ class PostgresWarehouse(Warehouse):
         with psycopg.connect(self._conninfo, autocommit=False) as connection:
             # ``with connect()`` commits on success, rolls back on an exception, then closes.
             yield PostgresSession(connection)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresSession]:
+        """A read-only transaction; a server that does not answer fails in seconds (the reader
+        retries), not after the operating system's TCP timeout."""
+        with psycopg.connect(self._conninfo, autocommit=False, connect_timeout=_READ_CONNECT_TIMEOUT) as connection:
+            connection.read_only = True
+            yield PostgresSession(connection)
+
+
+_READ_CONNECT_TIMEOUT = 5

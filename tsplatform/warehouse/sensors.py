@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, utc_now
+from tsplatform.warehouse.base import Session, page_clause, utc_now
 
 DUPLICATE_IN_RANGE = "duplicate (sensor_id, ts): an earlier line of the stream has the same key; the first is stored"
 DUPLICATE_STORED = "duplicate (sensor_id, ts): a reading from another line of the stream is already stored"
@@ -305,6 +305,26 @@ def read_readings(
         sql += " WHERE " + " AND ".join(clauses)
     frame = session.fetch_df(sql + " ORDER BY sensor_id, ts", params)
     return _with_utc(frame, "ts")
+
+
+def read_stored_readings(
+    session: Session, sensor_id: str | None = None, since: dt.datetime | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Every stored column, in time order. With ``since``: the first ``limit`` readings from then
+    on (a client pages forward from its last ``ts``); without it: the newest ``limit`` (a tail)."""
+    clauses, params = _time_filter("ts", since, None)
+    if sensor_id is not None:
+        clauses.append("sensor_id = ?")
+        params.append(sensor_id)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    if since is None and limit is not None:
+        sql = (
+            f"SELECT * FROM (SELECT * FROM sensor_readings{where} ORDER BY ts DESC, sensor_id DESC{page_clause(limit)}) newest "
+            "ORDER BY ts, sensor_id"
+        )
+    else:
+        sql = f"SELECT * FROM sensor_readings{where} ORDER BY ts, sensor_id{page_clause(limit)}"
+    return _with_utc(session.fetch_df(sql, params), "ts")
 
 
 def table_sizes(session: Session) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, utc_now
+from tsplatform.warehouse.base import Session, page_clause, utc_now
 from tsplatform.warehouse.schema import UPLOAD_METADATA_COLUMNS
 
 # A file whose hash matches a batch in one of these states is a duplicate; a failed batch's file
@@ -107,11 +107,9 @@ def mark_failed(session: Session, batch_num: str, error_log: str, counts: dict[s
     )
 
 
-def list_uploads(session: Session, limit: int | None = None) -> pd.DataFrame:
+def list_uploads(session: Session, limit: int | None = None, offset: int | None = None) -> pd.DataFrame:
     sql = f"SELECT {', '.join(UPLOAD_METADATA_COLUMNS)} FROM upload_metadata ORDER BY uploaded_at, batch_num"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return session.fetch_df(sql)
+    return session.fetch_df(sql + page_clause(limit or None, offset))
 
 
 def _is_missing(value) -> bool:

@@ -3,8 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from tsplatform.cli.invoices import _copy_into_landing
 from tsplatform.definitions import defs
+from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import UploadOptions, parse_column_mapping
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import invoices as invoice_table
@@ -132,7 +132,7 @@ def test_a_mapped_export_with_another_date_format(data_paths, warehouse, instanc
     source = data_paths.root / "export.csv"
     source.write_text("Order Date,Product ID,Category,Sales,Region\n01/31/2024,p1,Toys,3,EU\n02/01/2024,p1,Toys,,EU\n")
     mapping = parse_column_mapping("Order Date=Date,Product ID=product_id,Category=category,Sales=sales")
-    _copy_into_landing(source, data_paths.landing, UploadOptions(mapping, "%m/%d/%Y"))
+    copy_into_landing(source, data_paths.landing, UploadOptions(mapping, "%m/%d/%Y"))
     report, _ = ingest(instance, data_paths, warehouse)
     [batch] = report.tick.waiting_batches
     uploads, invoices, _ = tables(warehouse)

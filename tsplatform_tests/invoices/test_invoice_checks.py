@@ -7,11 +7,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tsplatform.cli.invoices import _copy_into_landing
 from tsplatform.definitions import defs
 from tsplatform.defs.invoices.assets import COUNTS_ADD_UP_CHECK, INVOICE_DATA
 from tsplatform.defs.invoices.landing import look_at_landing
 from tsplatform.defs.invoices.partitions import upload_batches
+from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import UploadOptions
 from tsplatform.ingest.reconciliation import count_file_records, reconcile_upload
 from tsplatform.warehouse import uploads as upload_table
@@ -123,7 +123,7 @@ def test_real_file_shapes_pass_the_check(shape, data_paths, warehouse, instance)
     text, options = SHAPES[shape]
     source = data_paths.root / "export.csv"
     source.write_bytes(text.encode(options.encoding))
-    _copy_into_landing(source, data_paths.landing, options)
+    copy_into_landing(source, data_paths.landing, options)
     batch = register(data_paths, warehouse, instance)
     result = run_batch(instance, batch)
     evaluation = accounting_evaluation(result)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tsplatform.cli.invoices import _copy_into_landing
+from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping, sidecar_path
 from tsplatform.ingest.processing import process_batch
 from tsplatform.ingest.registration import register_landed_files
@@ -77,7 +77,7 @@ def test_a_retail_export_with_times_of_day_stores_one_row_per_day_through_the_cl
 def register_and_process(data_paths, warehouse, name: str, content: str, options: UploadOptions) -> dict:
     source = data_paths.root / name
     source.write_text(content)
-    _copy_into_landing(source, data_paths.landing, options)
+    copy_into_landing(source, data_paths.landing, options)
     [registration] = register_landed_files(data_paths, warehouse, settle_seconds=0)
     process_batch(warehouse, registration.batch_num)
     with warehouse.transaction() as session:
