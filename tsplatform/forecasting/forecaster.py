@@ -40,7 +40,7 @@ def forecast(
 
     ``origins`` rolling-origin backtest windows (``backtesting.py``) are the evidence the
     result is finished with (``evidence.finish_forecast``, as in the pipeline): the ensemble is
-    the mean of the two models with the lowest backtest MASE, and every interval is calibrated
+    the mean of the three models with the lowest backtest MASE, and every interval is calibrated
     from its model's backtest errors (``calibration.py``); ``attrs["settings"]`` records the
     members and factors. That costs ``origins`` more fits of every model. ``origins=0``: the raw
     fits, and the ensemble is the mean of the fitted models (prophet, sarimax, holt_winters;

@@ -11,7 +11,9 @@ from tsplatform.forecasting.calibration import (
     calibrate,
     calibrate_from_windows,
     conformal_factor,
+    TAIL_PRIOR_SCORES,
     nonconformity_scores,
+    shrunk_factor,
 )
 from tsplatform.forecasting.metrics import interval_coverage
 from tsplatform.forecasting.preparation import prepare_series
@@ -47,28 +49,37 @@ def test_hand_checked_scores_factor_and_bounds():
     assert conformal_factor(scores["score"], 0.5) == 0.75
     assert conformal_factor(scores["score"], 0.95) is None  # too few scores: the raw interval stays
 
-    # forecast yhat 20 in [16, 21]: factor 1.5 -> [20 - 1.5 * 4, 20 + 1.5 * 1] = [14, 21.5]
+    # the factor applied is pulled toward the raw interval's own for the level (shrunk_factor):
+    # q = 0.8 from a raw 95% interval: prior z(0.8) / z(0.95) = 1.281552 / 1.959964 = 0.653868;
+    # n (1 - q) = 1.8 scores beyond the quantile, TAIL_PRIOR_SCORES 0.5: weight 1.8 / 2.3 = 0.782609;
+    # factor 0.782609 * 1.5 + 0.217391 * 0.653868 = 1.316058
+    assert TAIL_PRIOR_SCORES == 0.5
+    assert shrunk_factor(1.5, 9, 0.8, 0.95) == pytest.approx(1.316058, abs=1e-5)
+    assert shrunk_factor(1.5, 9, 0.8, 0.8) == pytest.approx(0.782609 * 1.5 + 0.217391, abs=1e-5)  # own level: prior 1
+    # forecast yhat 20 in [16, 21]: [20 - 1.316058 * 4, 20 + 1.316058 * 1] = [14.735768, 21.316058]
     calibrated = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8)
-    assert calibrated[["yhat", "lower", "upper"]].iloc[0].tolist() == [20.0, 14.0, 21.5]
-    assert calibrated.attrs["settings"]["calibration"] == {"m": {"factor": 1.5, "scores": 9}}
-    # an envelope stops the widening: lower max(14, min(16, 15)) = 15, upper min(21.5, max(21, 21.2)) = 21.2
-    limited = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8, envelope=(15.0, 21.2))
-    assert limited[["lower", "upper"]].iloc[0].tolist() == [15.0, 21.2]
+    assert calibrated[["yhat", "lower", "upper"]].iloc[0].tolist() == pytest.approx([20.0, 14.735768, 21.316058], abs=1e-5)
+    assert calibrated.attrs["settings"]["calibration"] == {"m": {"factor": 1.3161, "conformal_factor": 1.5, "scores": 9}}
+    # an envelope stops the widening: lower max(14.736, min(16, 15.5)) = 15.5, upper min(21.316, max(21, 21.1)) = 21.1
+    limited = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.8, envelope=(15.5, 21.1))
+    assert limited[["lower", "upper"]].iloc[0].tolist() == [15.5, 21.1]
     # too few scores for the level: untouched, and the record says how many there were
     kept = calibrate(_frame(20.0, 16.0, 21.0), scores, 0.95)
     assert kept[["lower", "upper"]].iloc[0].tolist() == [16.0, 21.0]
     assert kept.attrs["settings"]["calibration"] == {"m": {"factor": None, "scores": 9}}
-    # the raw points are accepted too; factor 0.75 -> [17, 20.75]
+    # the raw points are accepted too; q = 0.5: prior 0.674490 / 1.959964 = 0.344134, weight 4.5 / 5,
+    # factor 0.9 * 0.75 + 0.1 * 0.344134 = 0.709413 -> [20 - 2.837654, 20 + 0.709413]
     narrowed = calibrate(_frame(20.0, 16.0, 21.0), _points([11, 13, 8, 4, 10, 12, 7, 14, 9]), 0.5)
-    assert narrowed[["lower", "upper"]].iloc[0].tolist() == [17.0, 20.75]
+    assert narrowed[["lower", "upper"]].iloc[0].tolist() == pytest.approx([17.162346, 20.709413], abs=1e-5)
 
 
 def test_factor_is_capped_and_nonnegative_bounds_stay_clipped():
     tiny = nonconformity_scores(_points([10.0] * 20))  # all inside: 0 -> the lower cap
     assert conformal_factor(tiny["score"], 0.9) == FACTOR_RANGE[0]
-    # score (10 - 2) / 4 = 2 everywhere: [1 - 2 * 0.8, 1 + 2 * 1] = [-0.6, 3], clipped to [0, 3]
+    # score (10 - 2) / 4 = 2 everywhere; shrunk: weight 2 / 2.5, prior z(0.9) / z(0.95) = 0.839227,
+    # factor 0.8 * 2 + 0.2 * 0.839227 = 1.767845: [1 - 1.414, 1 + 1.767845], clipped to [0, 2.767845]
     wide = calibrate(_frame(1.0, 0.2, 2.0, nonnegative=True), _points([2.0] * 20), 0.9)
-    assert wide["lower"].iloc[0] == 0.0 and wide["upper"].iloc[0] == pytest.approx(3.0)
+    assert wide["lower"].iloc[0] == 0.0 and wide["upper"].iloc[0] == pytest.approx(2.767845, abs=1e-5)
 
 
 def _shifting_noise(before: float, after: float, change: int, n: int = 196, seed: int = 0) -> pd.Series:

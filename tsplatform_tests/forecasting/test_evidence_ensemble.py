@@ -1,4 +1,4 @@
-"""The ensemble is formed from evidence on the series: the mean of the two models with the lowest
+"""The ensemble is formed from evidence on the series: the mean of the ``TOP_MEMBERS`` models with the lowest
 backtest MASE, scored in the backtest as that same mean; forecast() and the pool agree.
 
 Real fits on generated series; the members and scores are recomputed here from the backtest the
@@ -29,7 +29,7 @@ def pooled(drifting):
     return forecast_categories({"d": drifting}, HORIZON, 0.95, MODELS, max_workers=1)["d"]
 
 
-def test_members_are_the_two_lowest_backtest_mase_and_the_forecast_is_their_mean(pooled):
+def test_members_are_the_lowest_backtest_mase_and_the_forecast_is_their_mean(pooled):
     scores = pooled.summary.set_index("model")["mase"].drop("ensemble").sort_values()
     members = list(scores.index[:TOP_MEMBERS])
     assert pooled.settings["ensemble"]["members"] == members

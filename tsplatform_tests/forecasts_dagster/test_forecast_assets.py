@@ -12,6 +12,7 @@ from tsplatform.definitions import defs
 from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from tsplatform.defs.forecasts.assets import MODEL_TYPES, daily_category_sales, forecast_report
 from tsplatform.forecasting.backtesting import choose_best
+from tsplatform.forecasting.evidence import TOP_MEMBERS
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import forecasts as forecast_table
 
@@ -97,9 +98,9 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
         assert set(coverage[category]) == set(scored.index)
         for model, value in coverage[category].items():
             assert 0 <= value <= 1 and value == pytest.approx(scored[model], abs=0.001)
-        # the ensemble: the two models with the lowest mean backtest MASE; every interval rescaled
+        # the ensemble: the TOP_MEMBERS models with the lowest mean backtest MASE; every interval rescaled
         by_mase = metrics[(metrics["category"] == category) & (metrics["model_type"] != "ensemble")]
-        lowest = by_mase.groupby("model_type")["mase"].mean().sort_values().index[:2]
+        lowest = by_mase.groupby("model_type")["mase"].mean().sort_values().index[:TOP_MEMBERS]
         assert sorted(metadata["ensemble_members"].value[category]) == sorted(lowest)
         assert set(metadata["interval_factors"].value[category]) == set(MODEL_TYPES)
 
