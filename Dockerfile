@@ -1,5 +1,6 @@
 # One image for every Dagster process of the production shape (user-code gRPC server, webserver,
-# daemon) and for the stream generator: the same package, the same dependencies.
+# daemon), for the stream generator and the HTTP API (tsplatform serve, port 8000): the same package, the
+# same dependencies.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,5 +19,5 @@ RUN pip install .
 COPY deploy/dagster.postgres.yaml /opt/dagster/home/dagster.yaml
 COPY deploy/workspace.yaml ./workspace.yaml
 
-EXPOSE 4000
+EXPOSE 4000 8000
 CMD ["dagster", "code-server", "start", "--host", "0.0.0.0", "--port", "4000", "--module-name", "tsplatform.definitions", "--location-name", "tsplatform"]

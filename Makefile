@@ -21,7 +21,8 @@ $(DAGSTER_HOME)/dagster.yaml:
 setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 ## Run the platform locally (embedded SQLite + DuckDB): uploads the sample data, starts the sensor-stream
-## generator and Dagster on 127.0.0.1:3000. Both run under tsplatform.cli.run_local, which stops them
+## generator, Dagster on 127.0.0.1:3000 ($$PORT) and tsplatform serve (API, charts, dashboard) on
+## 127.0.0.1:8000 ($$TSPLATFORM_API_PORT). All run under tsplatform.cli.run_local, which stops them
 ## all on Ctrl-C, SIGINT, SIGTERM or SIGHUP, with or without a terminal.
 run: setup
 	$(BIN)/tsplatform upload --skip-known data/sample/*.csv

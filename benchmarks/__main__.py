@@ -32,12 +32,15 @@ CASES = {
     "orchestration": ["orchestration"],
     "scaling": ["scaling"],
     "accuracy": ["accuracy"],
+    "cli": ["cli-reads"],
+    "alarms": ["alarms"],
 }
 HIDDEN = {"prepare-ingest"}
 MEMORY_LIMITS_MB = {"ingest-duckdb": 1536, "ingest-postgres": 1536}
 MEMORY_CASE = {"ingest-duckdb": "1 ingest", "ingest-postgres": "1 ingest", "forecast": "3 forecast",
                "stream": "4 stream", "orchestration": "5 orchestration", "scaling": "6 scaling",
-               "accuracy": "7 accuracy"}
+               "accuracy": "7 accuracy", "cli-reads": "8 cli reads",
+               "alarms": "9 alarms"}
 
 
 def main(argv: list[str] | None = None) -> int:

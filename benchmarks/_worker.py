@@ -14,7 +14,7 @@ from benchmarks import common, report
 
 
 def _jobs():
-    from benchmarks import accuracy, forecast, ingest, orchestration, scaling, stream
+    from benchmarks import accuracy, alarms, cli_reads, forecast, ingest, orchestration, scaling, stream
 
     return {
         "prepare-ingest": lambda sizes: (ingest.prepare(sizes), [])[1],
@@ -25,6 +25,8 @@ def _jobs():
         "orchestration": orchestration.run,
         "scaling": scaling.run,
         "accuracy": accuracy.run,
+        "cli-reads": cli_reads.run,
+        "alarms": alarms.run,
     }
 
 

@@ -134,6 +134,12 @@ def anomalies(sensor=None, since=None) -> pd.DataFrame:
     return run(lambda s: sensor_tables.read_anomalies(s, sensor, _moment(since)))
 
 
+def alarms(sensor=None, since=None) -> pd.DataFrame:
+    """``sensor_alarms``: alarm events (one per incident, not per flagged reading), in start order;
+    ``since``: those still running at or after that moment."""
+    return run(lambda s: sensor_tables.read_alarms(s, sensor, _moment(since)))
+
+
 def sensor_forecasts(sensor=None) -> pd.DataFrame:
     """``sensor_forecast``: the stored forecast of each sensor (``ds`` UTC)."""
     return run(lambda s: sensor_tables.read_forecast(s, sensor))

@@ -6,6 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+API_PORT_VARIABLE = "TSPLATFORM_API_PORT"
+DEFAULT_API_PORT = 8000
+PUBLIC_URL_VARIABLE = "TSPLATFORM_PUBLIC_URL"
+CHARTS_PATH = "/charts"  # where ``tsplatform serve`` serves the reports folder
 
 
 @dataclass(frozen=True)
@@ -61,3 +67,27 @@ def data_paths() -> DataPaths:
 def warehouse_url() -> str:
     """``TSPLATFORM_WAREHOUSE_URL``, defaulting to the embedded DuckDB file in the data folder."""
     return os.environ.get("TSPLATFORM_WAREHOUSE_URL") or f"duckdb:///{data_paths().default_warehouse}"
+
+
+def api_port() -> int:
+    """``TSPLATFORM_API_PORT``: the port ``tsplatform serve`` listens on by default (8000)."""
+    text = os.environ.get(API_PORT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_API_PORT
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{API_PORT_VARIABLE} must be a port number (1-65535), got {text!r}")
+    return int(text)
+
+
+def public_url() -> str:
+    """``TSPLATFORM_PUBLIC_URL``: where a browser reaches ``tsplatform serve`` (default
+    ``http://127.0.0.1:$TSPLATFORM_API_PORT``); asset metadata links point there."""
+    return (os.environ.get(PUBLIC_URL_VARIABLE, "").strip() or f"http://127.0.0.1:{api_port()}").rstrip("/")
+
+
+def report_url(page: str | os.PathLike, reports: str | os.PathLike | None = None) -> str:
+    """The address of a file of the reports folder as ``tsplatform serve`` serves it: the link
+    the Dagster UI shows, so a click opens the chart rather than a path on the server's disk."""
+    root = Path(reports if reports is not None else data_paths().reports).resolve()
+    relative = Path(page).resolve().relative_to(root).as_posix()
+    return f"{public_url()}{CHARTS_PATH}/{quote(relative)}"

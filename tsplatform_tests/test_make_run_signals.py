@@ -1,9 +1,10 @@
 """``make run`` stops with every process it started, whoever stops it: SIGTERM or SIGINT sent to its
 process group without a terminal (a service manager, a script, CI), and Ctrl-C in a terminal.
 
-Each test runs the real ``make run`` with a private data folder, Dagster home and port, waits until
-the webserver answers, stops it, and looks for survivors among all processes carrying a marker in
-their environment (so orphans reparented away from the tree are found too).
+Each test runs the real ``make run`` with a private data folder, Dagster home and ports, waits until
+the webserver and the HTTP API (``tsplatform serve``) answer, stops it, and looks for survivors
+among all processes carrying a marker in their environment (so orphans reparented away from the
+tree are found too).
 """
 
 import os
@@ -38,34 +39,43 @@ def free_port() -> int:
 
 
 def make_run(tmp_path: Path):
-    """argv and environment of ``make run`` on a private data folder, Dagster home and port."""
+    """argv and environment of ``make run`` on a private data folder, Dagster home and ports."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
     port, mark = free_port(), uuid.uuid4().hex
-    env = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data"), "PORT": str(port), MARKER: mark}
-    env.pop("TSPLATFORM_WAREHOUSE_URL", None)
+    env = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data"), "PORT": str(port), MARKER: mark,
+           "TSPLATFORM_API_PORT": str(free_port())}
+    for name in ("TSPLATFORM_WAREHOUSE_URL", "TSPLATFORM_PUBLIC_URL"):
+        env.pop(name, None)
     env.pop("MAKEFLAGS", None)
     return ["make", "--no-print-directory", "-C", str(PROJECT), "run", f"DAGSTER_HOME={home}"], env, port, mark
 
 
-def wait_for_webserver(port: int, alive) -> None:
+def wait_for_webserver(port: int, alive, env: dict[str, str]) -> None:
+    """The Dagster webserver answers, then the API's /health says ok (warehouse and instance)."""
     deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        assert alive(), "make run ended before the webserver answered"
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"the webserver did not answer on port {port} within {START_SECONDS} s")
+    api = f"http://127.0.0.1:{env['TSPLATFORM_API_PORT']}/health"
+    for url, what in ((f"http://127.0.0.1:{port}/server_info", "the webserver"), (api, "tsplatform serve")):
+        while not _answers(url):
+            assert alive(), f"make run ended before {what} answered"
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not answer at {url} within {START_SECONDS} s")
+            time.sleep(1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
 
 
 def expected_services(processes: dict[int, str]) -> None:
-    """The processes a stop must end are really there: dagster dev, its webserver and daemon, the generator."""
+    """The processes a stop must end are really there: dagster dev, its webserver and daemon, the
+    generator, the HTTP API."""
     commands = " | ".join(processes.values())
-    for part in ("dagster dev", "dagster_webserver", "dagster._daemon", "tsplatform stream"):
+    for part in ("dagster dev", "dagster_webserver", "dagster._daemon", "tsplatform stream", "tsplatform serve"):
         assert part in commands, f"{part!r} not running: {commands}"
 
 
@@ -85,7 +95,7 @@ def test_signal_to_the_group_without_a_terminal_stops_everything(tmp_path, launc
     process = subprocess.Popen(in_a_script(argv) if launch == "script" else argv, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for_webserver(port, lambda: process.poll() is None)
+        wait_for_webserver(port, lambda: process.poll() is None, env)
         expected_services(marked_processes(mark))
         os.killpg(process.pid, number)
         survivors = wait_until_gone(mark, STOP_SECONDS_WITHOUT_TERMINAL)
@@ -108,7 +118,7 @@ def test_ctrl_c_in_a_terminal_stops_everything(tmp_path):
     reader = threading.Thread(target=_drain, args=(terminal,), daemon=True)  # a full terminal would block it
     reader.start()
     try:
-        wait_for_webserver(port, lambda: os.waitpid(pid, os.WNOHANG) == (0, 0))
+        wait_for_webserver(port, lambda: os.waitpid(pid, os.WNOHANG) == (0, 0), env)
         expected_services(marked_processes(mark))
         os.write(terminal, b"\x03")  # Ctrl-C: the terminal sends SIGINT to its foreground group
         survivors = wait_until_gone(mark, STOP_SECONDS_IN_TERMINAL)

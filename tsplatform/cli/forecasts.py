@@ -5,8 +5,19 @@ import sys
 import click
 
 from tsplatform import settings
-from tsplatform.cli.output import FORMATS, emit
+from tsplatform.cli.output import FORMATS, Layout, emit
+from tsplatform.cli.reads import reading
 from tsplatform.forecasting.models import MODEL_NAMES
+
+SUMMARY_LAYOUT = Layout(
+    {"category": "category", "best_model": "chosen model", "mase": "mase", "smape": "smape", "coverage": "coverage"},
+    text=frozenset({"category"}),
+)
+FORECASTS_LAYOUT = Layout(
+    {"forecast_date": "date", "category": "category", "model_type": "model", "forecast_value": "forecast",
+     "lower_bound": "lower", "upper_bound": "upper", "is_best": "best", "flag": "flag"},
+    text=frozenset({"category", "flag"}),
+)
 
 
 @click.command()
@@ -14,19 +25,40 @@ from tsplatform.forecasting.models import MODEL_NAMES
 @click.option("--horizon", type=click.IntRange(1, 730), default=30, show_default=True, help="Days ahead.")
 @click.option("--interval", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True, help="Prediction interval level.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def forecast(categories, horizon, interval, fmt):
-    """Materialise forecasts now, as runs in the Dagster instance (aggregate, forecast, report)."""
+@click.option("--verbose", "-v", is_flag=True, help="Also print Dagster's event log (INFO and above).")
+def forecast(categories, horizon, interval, fmt, verbose):
+    """Materialise forecasts now, as runs in the Dagster instance (aggregate, forecast, report).
+
+    Progress goes to stderr, the summary (chosen model and backtest scores per category) to
+    stdout, then where the charts are."""
     from tsplatform.instance import open_instance
     from tsplatform.local_forecasts import forecast_now
+    from tsplatform.run_reports import QUIET, VERBOSE
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
 
     with open_instance() as instance:
         try:
-            outcome = forecast_now(instance, list(categories) or None, horizon, interval, echo=lambda m: click.echo(m, err=True))
+            outcome = forecast_now(instance, list(categories) or None, horizon, interval, echo=progress,
+                                   log_level=VERBOSE if verbose else QUIET)
         except ValueError as problem:
             raise click.ClickException(str(problem)) from problem
-    emit(outcome.summary, fmt)
+    emit(outcome.summary, fmt, SUMMARY_LAYOUT, empty="no category was forecast")
+    if outcome.index is not None:
+        forecast_count = len(outcome.summary)
+        progress(f"{forecast_count} {'category' if forecast_count == 1 else 'categories'} forecast; charts: {outcome.index}")
+        progress(f"  in a browser, with `tsplatform serve` running: {_served_at(outcome.index)}")
     if not outcome.success:
         sys.exit(1)
+
+
+def _served_at(page) -> str:
+    """The page's address under ``tsplatform serve`` (``TSPLATFORM_PUBLIC_URL``)."""
+    try:
+        return settings.report_url(page)
+    except ValueError as problem:  # a bad TSPLATFORM_API_PORT: say so rather than fail after the work
+        return f"(unknown: {problem})"
 
 
 @click.command()
@@ -38,16 +70,11 @@ def forecast(categories, horizon, interval, fmt):
 @click.option("--limit", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def forecasts(category, model, best, start, end, limit, fmt):
-    """Rows of forecast_data, filtered."""
-    from tsplatform.warehouse import forecasts as forecast_table
-    from tsplatform.warehouse import open_warehouse
+    """Rows of forecast_data, filtered (the table shows what fits; csv and json every column)."""
+    from tsplatform import read
 
-    with open_warehouse(settings.warehouse_url()).transaction() as session:
-        frame = forecast_table.read_forecasts(
-            session, category, model, start.date() if start else None, end.date() if end else None, None if best else limit
-        )
-    if best:
-        frame = frame[frame["is_best"]].head(limit) if limit else frame[frame["is_best"]]
-    if not frame.empty:
+    frame = reading(lambda: read.forecasts(category, model, True if best else None, start, end, limit))
+    if not frame.empty and fmt != "table":
         frame["forecast_date"] = frame["forecast_date"].dt.strftime("%Y-%m-%d")
-    emit(frame.drop(columns=["created_at", "run_id"]) if fmt == "table" else frame, fmt)
+    emit(frame, fmt, FORECASTS_LAYOUT)
+

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from tsplatform import settings
-from tsplatform.cli.output import FORMATS, emit
+from tsplatform.cli.output import FORMATS, Layout, emit
+from tsplatform.cli.reads import reading
 from tsplatform.ingest.landing import copy_into_landing, sha256_of
 from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping
 
@@ -89,36 +90,58 @@ def ingest(fmt):
     with warehouse.transaction() as session:
         frame = upload_table.list_uploads(session)
     frame = frame[frame["batch_num"].isin(batches)]
-    emit(_readable(frame[_REPORT_COLUMNS], fmt), fmt)
+    emit(with_note(frame) if fmt == "table" else frame, fmt, INGEST_LAYOUT)
     if (frame["status"] == "failed").any():
         sys.exit(1)
 
 
-_REPORT_COLUMNS = [
-    "batch_num", "original_filename", "status", "num_total_rows", "num_rejected_rows", "num_imputed_rows",
-    "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows", "duplicate_of", "error_log",
-    "notes",
-]
+UPLOADS_LAYOUT = Layout(  # what became of each upload; inserted/updated: `ingest`, csv, json
+    {"uploaded_at": "uploaded", "batch_num": "batch", "status": "status", "num_total_rows": "rows",
+     "num_rejected_rows": "rejected", "note": "note"},
+    text=frozenset({"batch_num", "note"}),
+)
+INGEST_LAYOUT = Layout(  # the batches just run: what they changed
+    {"batch_num": "batch", "status": "status", "num_total_rows": "rows", "num_inserted_rows": "new",
+     "num_updated_rows": "updated", "num_rejected_rows": "rejected", "note": "note"},
+    text=frozenset({"batch_num", "note"}),
+)
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--limit", type=int, default=None)
-@click.option("--all-columns", is_flag=True, help="Show every column of upload_metadata.")
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option("--all-columns", is_flag=True, help="Show every column of upload_metadata in the table.")
 def uploads(fmt, limit, all_columns):
-    """Every upload: file, batch, status, counts, what it duplicates, error log, notes."""
-    from tsplatform.warehouse import uploads as upload_table
+    """Every upload: batch, status, counts, and why it failed or what it filled (the note).
 
-    with _warehouse().transaction() as session:
-        frame = upload_table.list_uploads(session, limit=limit)
-    emit(frame if all_columns or fmt != "table" else _readable(frame[["uploaded_at", *_REPORT_COLUMNS]], fmt), fmt)
+    The table shows what fits the terminal; csv and json carry every column of upload_metadata."""
+    from tsplatform import read
+
+    frame = reading(lambda: read.uploads(limit=limit))
+    if fmt != "table" or all_columns:
+        emit(frame, fmt, None, empty="no uploads yet")
+    else:
+        emit(with_note(frame), fmt, UPLOADS_LAYOUT, empty="no uploads yet")
 
 
-def _readable(frame, fmt: str):
-    """Short headers for people (``num_inserted_rows`` -> ``inserted``); machines keep the column names."""
-    if fmt != "table":
-        return frame
-    return frame.rename(columns=lambda c: c.removeprefix("num_").removesuffix("_rows").replace("original_filename", "file"))
+def with_note(frame):
+    """One ``note`` column for people: the error log of a failed batch, what a duplicate repeats,
+    else what a completed batch ignored or filled."""
+    def text(value):
+        return value if isinstance(value, str) and value else None
+
+    notes = [
+        text(error) or (f"duplicate of {duplicate_of}" if text(duplicate_of) else None) or text(note)
+        for error, duplicate_of, note in zip(frame["error_log"], frame["duplicate_of"], frame["notes"])
+    ]
+    return frame.assign(note=notes)
+
+
+INVOICES_LAYOUT = Layout(
+    {"date": "date", "category": "category", "product_id": "product", "sales": "sales", "is_imputed": "imputed",
+     "version": "ver", "batch_num": "batch", "file_hash": "hash"},
+    ids=frozenset({"file_hash"}), text=frozenset({"category", "product_id", "batch_num"}),
+)
 
 
 @click.command()
@@ -128,13 +151,47 @@ def _readable(frame, fmt: str):
 @click.option("--limit", type=int, default=None)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def invoices(category, start, end, limit, fmt):
-    """Rows of invoice_data, filtered."""
-    from tsplatform.warehouse import invoices as invoice_table
+    """Rows of invoice_data, filtered (the table shortens hashes; csv and json are full)."""
+    from tsplatform import read
 
-    with _warehouse().transaction() as session:
-        frame = invoice_table.read_invoices(
-            session, category, start.date() if start else None, end.date() if end else None, limit
-        )
-    if not frame.empty:
-        frame["date"] = frame["date"].dt.strftime("%Y-%m-%d") if hasattr(frame["date"], "dt") else frame["date"]
-    emit(frame, fmt)
+    frame = reading(lambda: read.invoices(category, start, end, limit))
+    if not frame.empty and fmt != "table":
+        frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    emit(frame, fmt, INVOICES_LAYOUT)
+
+
+REJECTED_LAYOUT = Layout(  # the reasons quote the refused values; the raw line is in csv and json
+    {"batch_num": "batch", "line_number": "line", "reason": "reason"},
+    text=frozenset({"batch_num", "reason"}), widest={"batch_num": 24},
+)
+
+
+@click.command()
+@click.option("--batch", default=None, help="Only this batch: its id as `tsplatform uploads` shows it (a unique prefix will do).")
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def rejected(batch, limit, fmt):
+    """Rows that failed validation: batch, line in the file, raw values and every reason.
+
+    An unknown batch is an error (exit 1); a batch without rejected rows prints none."""
+    from tsplatform import read
+
+    if batch is not None:
+        batch = one_batch(batch, reading(read.uploads)["batch_num"].tolist())
+    frame = reading(lambda: read.rejected_rows(batch=batch))
+    if limit is not None:
+        frame = frame.head(limit)
+    layout = REJECTED_LAYOUT.without("batch_num") if batch else REJECTED_LAYOUT
+    emit(frame, fmt, layout, empty=f"no rejected rows{f' in batch {batch}' if batch else ''}")
+
+
+def one_batch(wanted: str, known: list[str]) -> str:
+    """The batch id ``wanted`` names: itself, or the one id it begins (a table cuts long ids)."""
+    if wanted in known:
+        return wanted
+    matches = [batch for batch in known if batch.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise click.ClickException(f"batch {wanted!r} is ambiguous: {', '.join(matches)}")
+    raise click.ClickException(f"no batch {wanted!r} (`tsplatform uploads` lists them)")

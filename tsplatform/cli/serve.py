@@ -7,7 +7,8 @@ from tsplatform import settings
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=settings.DEFAULT_API_PORT, show_default=True,
+              envvar=settings.API_PORT_VARIABLE, show_envvar=True)
 def serve(host, port):
     """Serve uploads, the tables and the sensor stream over HTTP; OpenAPI docs at /docs."""
     import uvicorn

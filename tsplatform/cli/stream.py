@@ -85,11 +85,13 @@ def stream(ctx, sensors, rate, simulated_step, spike_probability, spike_size, du
     from tsplatform.stream.generator import ReadingGenerator
     from tsplatform.stream.runner import run_live
 
+    from tsplatform.stream.address import describe
+
     folder = data_paths().stream
     generator = ReadingGenerator(sensors, spike_probability=spike_probability, spike_size=spike_size, seed=seed)
     start = pd.Timestamp.now(tz="UTC").floor(simulated_step) if simulated_step is not None else None
     clock = f"simulated, {show_span(simulated_step)} per reading" if simulated_step is not None else "real time"
-    click.echo(f"Writing {sensors} sensor(s) at {rate:g}/s each ({clock}) to {folder}. Ctrl-C stops.")
+    click.echo(f"Writing {sensors} sensor(s) at {rate:g}/s each ({clock}) to {describe(folder)}. Ctrl-C stops.")
     inbox = CommandInbox(folder)
 
     def report(command, error) -> None:
@@ -112,7 +114,7 @@ def stream(ctx, sensors, rate, simulated_step, spike_probability, spike_size, du
                 duration=duration.total_seconds() if duration is not None else None,
                 inbox=inbox, stop=stop, on_progress=bar.update, on_command=report,
             )
-    _report(summary, folder)
+    _report(summary, folder, writer)
 
 
 @stream.command()
@@ -169,23 +171,66 @@ def backfill(days, interval, rate, sensors, spike_probability, spike_size, seed,
     end = pd.Timestamp.now(tz="UTC").floor(interval) if interval <= pd.Timedelta("1D") else pd.Timestamp.now(tz="UTC")
     start = end - pd.Timedelta(days=days)
     ticks = len(backfill_times(start, end, interval))
-    click.echo(f"Backfilling {days:g} day(s) of {sensors} sensor(s), one reading per {show_span(interval)}, into {folder}.")
+    from tsplatform.stream.address import describe
+
+    click.echo(f"Backfilling {days:g} day(s) of {sensors} sensor(s), one reading per {show_span(interval)}, "
+               f"into {describe(folder)}.")
     generator = ReadingGenerator(sensors, spike_probability=spike_probability, spike_size=spike_size, seed=seed)
     with _writer(folder, segment_mb, None, {"role": "backfill"}) as (writer, stop):
         with tqdm(total=ticks * sensors, unit=" readings", desc="backfill", mininterval=0.5) as bar:
             summary = run_backfill(generator, writer, start=start, end=end, interval=interval, stop=stop,
                                    on_progress=bar.update)
-    _report(summary, folder)
+    _report(summary, folder, writer)
+
+
+@stream.command()
+@click.argument("url")
+@click.option("--client-id", default="tsplatform-bridge", show_default=True,
+              help="MQTT client id: the persistent session that queues readings while the bridge is down.")
+def bridge(url, client_id) -> None:
+    """Forward device readings from mqtt://host:port/TOPIC (QoS 1) to the configured stream.
+
+    Each message is acknowledged to the MQTT broker only after the stream (the folder, or the NATS
+    stream of TSPLATFORM_STREAM_URL) holds it; malformed ones are forwarded too and rejected with a
+    reason by the ingest run, as lines of a file are.
+    """
+    from tsplatform.settings import data_paths
+    from tsplatform.stream.address import describe
+    from tsplatform.stream.bridge import Bridge, mqtt_address
+
+    try:
+        address = mqtt_address(url)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="URL") from None
+    folder = data_paths().stream
+    with _writer(folder, DEFAULT_SEGMENT_MB, DEFAULT_SEGMENT_MINUTES, {"role": "bridge"}) as (writer, stop):
+        forwarder = Bridge(address, writer, client_id=client_id,
+                           on_ready=lambda: click.echo(f"Subscribed to {address.topic} (QoS 1)."))
+        click.echo(f"Bridging {address.topic} on {address.host}:{address.port} (client id {client_id}, QoS 1) "
+                   f"to {describe(folder)}. Ctrl-C stops.")
+        try:
+            forwarder.run(stop)
+        except (OSError, ConnectionError) as error:
+            raise click.ClickException(f"bridge stopped: {error}") from None
+    click.echo(f"Forwarded {forwarder.forwarded} message(s).")
 
 
 @stream.command()
 def status() -> None:
-    """Show the stream folder: segments, latest cursor, and who is writing."""
+    """Show the stream folder (or the NATS stream): segments, latest cursor, and who is writing."""
     from tsplatform.settings import data_paths
+    from tsplatform.stream.address import nats_stream, open_source
     from tsplatform.stream.lock import active_writer
     from tsplatform.stream.source import JsonlSegmentSource
 
     folder = data_paths().stream
+    broker = nats_stream()
+    if broker is not None:
+        holder = active_writer(folder)
+        click.echo(f"stream: {broker.name} on {broker.server} (subjects {broker.subject_prefix}.>)")
+        click.echo(f"latest cursor: {_broker_call(open_source(folder).latest_cursor).to_string()}")
+        click.echo("writer here: " + (f"{holder.get('role', '?')} (pid {holder.get('pid', '?')})" if holder is not None else "none"))
+        return
     source = JsonlSegmentSource(folder)
     segments = source.segments()
     size = sum((folder / name).stat().st_size for name in segments)
@@ -197,7 +242,10 @@ def status() -> None:
 
 
 class _writer:
-    """A SegmentWriter and a StopSignal together; a busy folder becomes a clean CLI error."""
+    """A SegmentWriter (or, with ``TSPLATFORM_STREAM_URL=nats://…``, a JetStreamWriter) and a
+    StopSignal together; a busy folder, an unreachable broker and a reading the broker did not
+    acknowledge become clean CLI errors. The folder's writer lock is held in both cases, so
+    ``spike``/``normal`` find the generator."""
 
     def __init__(self, folder, segment_mb, segment_minutes, owner) -> None:
         self.args = (folder, segment_mb, segment_minutes, owner)
@@ -207,24 +255,57 @@ class _writer:
         from tsplatform.stream.lock import WriterBusyError
         from tsplatform.stream.segments import SegmentWriter
 
+        from tsplatform.stream.address import nats_stream
+        from tsplatform.stream.jetstream import JetStreamWriter
+        from tsplatform.stream.lock import WriterLock
+
         folder, segment_mb, segment_minutes, owner = self.args
+        broker = nats_stream()
+        self.lock = None
         self.stop = StopSignal().__enter__()
-        self.writer = SegmentWriter(
-            folder, max_bytes=int(segment_mb * 1024 * 1024),
-            max_age=segment_minutes * 60 if segment_minutes else None, owner=owner,
-        )
         try:
-            self.writer.open()
-        except WriterBusyError as error:
+            if broker is None:
+                self.writer = SegmentWriter(
+                    folder, max_bytes=int(segment_mb * 1024 * 1024),
+                    max_age=segment_minutes * 60 if segment_minutes else None, owner=owner,
+                )
+                self.writer.open()
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                self.lock = WriterLock(folder, {**owner, "stream": broker.name})
+                self.lock.acquire()
+                self.writer = JetStreamWriter(broker)
+                _broker_call(self.writer.open)
+        except (WriterBusyError, click.ClickException) as error:
+            if self.lock is not None:
+                self.lock.release()
             self.stop.__exit__(None, None, None)
             raise click.ClickException(str(error)) from None
         return self.writer, self.stop
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback):
+        from tsplatform.stream.jetstream import PublishError
+
         try:
             self.writer.close()
         finally:
-            self.stop.__exit__(*exc_info)
+            if self.lock is not None:
+                self.lock.release()
+            self.stop.__exit__(exc_type, exc, traceback)
+        if isinstance(exc, PublishError):
+            raise click.ClickException(f"{exc} ({self.writer.records_written} readings were acknowledged before)") from None
+
+
+def _broker_call(action):
+    """``action()``, with an unreachable NATS server as a CLI error instead of a traceback."""
+    from nats.errors import NoServersError
+
+    try:
+        return action()
+    except (NoServersError, OSError, TimeoutError) as error:
+        from tsplatform.stream.address import stream_url
+
+        raise click.ClickException(f"cannot reach the NATS server of {stream_url()}: {error!r}") from None
 
 
 def _running_generator(sensor: str | None):
@@ -241,9 +322,15 @@ def _running_generator(sensor: str | None):
     return folder, holder
 
 
-def _report(summary, folder) -> None:
+def _report(summary, folder, writer=None) -> None:
     how = "Stopped by signal after" if summary.interrupted else "Wrote"
     span = f" from {summary.first_ts} to {summary.last_ts}" if summary.first_ts is not None else ""
+    counts = getattr(writer, "counts", None)
+    if counts is not None:  # a broker: say what it acknowledged
+        click.echo(f"{how} {summary.records} readings{span} to stream {writer.stream.name} on {writer.stream.server}: "
+                   f"{counts.published} acknowledged as stored, {counts.deduplicated} as re-sends, "
+                   f"{counts.retried} publish attempt(s) retried.")
+        return
     click.echo(f"{how} {summary.records} readings{span} in {len(summary.segments)} segment(s) under {folder}.")
 
 

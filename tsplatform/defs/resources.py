@@ -1,7 +1,8 @@
-"""Resources shared by every domain: the warehouse and the data folder.
+"""Resources shared by every domain: the warehouse, the data folder and the warehouse I/O manager.
 
-Both default to the environment (``TSPLATFORM_WAREHOUSE_URL``, ``TSPLATFORM_DATA_DIR``) so the
-same code location runs on the embedded DuckDB file or on PostgreSQL without a code change.
+All default to the environment (``TSPLATFORM_WAREHOUSE_URL``, ``TSPLATFORM_DATA_DIR``) so the
+same code location runs on the embedded DuckDB file or on PostgreSQL without a code change. Table
+assets name ``WAREHOUSE_IO_MANAGER_KEY``: their value is their table, loaded from the warehouse.
 """
 
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from tsplatform import settings
+from tsplatform.dagster_io import WAREHOUSE_IO_MANAGER_KEY, WarehouseIOManager
 from tsplatform.warehouse import Warehouse, open_warehouse
 
 WAREHOUSE_WRITER_POOL = "warehouse_writer"  # DuckDB allows one writer process: writers share a pool of 1
@@ -43,4 +45,10 @@ class DataFolderResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"warehouse": WarehouseResource(), "data_folder": DataFolderResource()})
+    return dg.Definitions(
+        resources={
+            "warehouse": WarehouseResource(),
+            "data_folder": DataFolderResource(),
+            WAREHOUSE_IO_MANAGER_KEY: WarehouseIOManager(),
+        }
+    )

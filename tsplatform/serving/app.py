@@ -15,7 +15,15 @@ from starlette.exceptions import HTTPException
 
 from tsplatform import read
 from tsplatform.serving import health_routes, stream_routes, table_routes, upload_routes
-from tsplatform.serving.common import BodyLimit, ServingSettings, TokenGuard
+from tsplatform.serving import chart_routes, dashboard_routes  # pages for people, outside the schema
+from tsplatform.serving.common import (
+    UNREADABLE_BODY,
+    BodyLimit,
+    ServingSettings,
+    TokenGuard,
+    allowed_methods,
+    unreadable_body,
+)
 
 log = logging.getLogger("tsplatform.serving")
 
@@ -35,7 +43,8 @@ def create_app(config: ServingSettings | None = None) -> FastAPI:
     })
     app.add_middleware(TokenGuard, token=config.token)  # added last, runs first: no body read for a refusal
     app.include_router(upload_routes.router(config))
-    for routes in (table_routes.router, stream_routes.router, health_routes.router):
+    for routes in (table_routes.router, stream_routes.router, health_routes.router, chart_routes.router,
+                   dashboard_routes.router):
         app.include_router(routes)
     _install_error_handlers(app)
     return app
@@ -44,7 +53,13 @@ def create_app(config: ServingSettings | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+        detail = str(error.detail)
+        if error.status_code == 400 and detail == UNREADABLE_BODY:
+            detail = unreadable_body(request.headers.get("content-type", ""))
+        headers = dict(error.headers or {})
+        if error.status_code == 405 and (allow := allowed_methods(request, headers.get("Allow"))):
+            headers["Allow"] = allow
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,16 +1,22 @@
-"""What the groups of routes share: the server's settings, the token, tables as responses."""
+"""What the groups of routes share: the server's settings, the token, tables as responses, and
+the models that make the OpenAPI schema say what every answer looks like (the API is fuzzed
+against that schema: tsplatform_tests/serving/test_api_fuzz.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
+import re
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +29,36 @@ UPLOAD_LIMIT_VARIABLE = "TSPLATFORM_API_MAX_UPLOAD_BYTES"
 DEFAULT_UPLOAD_LIMIT = 200 * 1024 * 1024
 MAX_PAGE = 100_000  # rows in one answer; page on with offset
 DEFAULT_PAGE = 1000
+MAX_OFFSET = 10**15  # far past any table, and inside the 64-bit OFFSET both backends take
 Format = Literal["json", "csv"]
+
+
+def _iso_only(kind: str, example: str) -> BeforeValidator:
+    """Pydantic also reads a bare number as a Unix time (``start_date=0`` is 1970-01-01): a
+    parameter that says ISO 8601 takes ISO 8601 only."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not re.match(r"\d{4}-\d\d-\d\d", value.strip()):
+            raise ValueError(f"use an ISO 8601 {kind} such as {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDay = Annotated[dt.date, _iso_only("day", "2026-12-01")]
+IsoTime = Annotated[dt.datetime, _iso_only("time", "2026-12-01T12:00:00Z")]
+NUL_REASON = "holds a NUL character, which PostgreSQL text cannot store"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(NUL_REASON)
+    return value
+
+
+# A string the warehouse is asked about or stores. Declare a required or defaulted one as
+# ``Annotated[Text, Query(...)]``: FastAPI drops the validator of ``x: Text = Query(...)`` (not of ``Text | None``).
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 # documents the scheme in /docs; the check itself is TokenGuard's, before any body is read
 bearer = HTTPBearer(auto_error=False, description=f"the server's {TOKEN_VARIABLE}, when it has one")
@@ -45,6 +80,9 @@ class ServingSettings:
         return cls(token=os.environ.get(TOKEN_VARIABLE) or None, max_upload_bytes=min(limit, max_upload_bytes()))
 
 
+TOKEN_MISSING = f"this endpoint needs the header 'Authorization: Bearer <token>' with the server's {TOKEN_VARIABLE}"
+
+
 class TokenGuard:
     """Refuses a write (any method but GET/HEAD/OPTIONS) without the bearer token, before its body
     is read: FastAPI reads a request body before it runs a route's dependencies."""
@@ -57,8 +95,7 @@ class TokenGuard:
         if scope["type"] == "http" and self.token and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             scheme, _, given = (Headers(scope=scope).get("authorization") or "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-                detail = f"this endpoint needs the header 'Authorization: Bearer <token>' with the server's {TOKEN_VARIABLE}"
-                response = JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                response = JSONResponse({"detail": TOKEN_MISSING}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -128,3 +165,81 @@ def _readable_times(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         elif frame[name].dt.tz is None:  # every stored TIMESTAMP is UTC
             frame[name] = frame[name].dt.tz_localize("UTC")
     return frame
+
+
+UNREADABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
+
+
+def allowed_methods(request: Request, named: str | None) -> str | None:
+    """The ``Allow`` of a 405: the methods the schema declares for this path (HEAD with GET).
+    Starlette names only the first route's, and the GET and the POST of one path are two routes;
+    a path outside the schema keeps Starlette's ``named``."""
+    declared = request.app.openapi()["paths"].get(request.scope["path"])
+    if not declared:
+        return named
+    methods = {method.upper() for method in declared} | ({"HEAD"} if "get" in declared else set())
+    return ", ".join(sorted(methods))
+
+
+def unreadable_body(content_type: str) -> str:
+    """FastAPI's words for a body it could not decode, said so a client knows what to fix."""
+    if content_type.lower().startswith("multipart/"):
+        return "the request body is not a readable multipart/form-data form (send the CSV as the file part 'file')"
+    return "the request body cannot be read: JSON must be UTF-8 text"
+
+
+# -- what the answers look like, for the schema ----------------------------------------------
+
+
+class Problem(BaseModel):
+    """Every error answer: one sentence for a person, never a traceback."""
+
+    detail: str = Field(description="why the request was not answered as asked")
+
+
+_PROBLEMS = {
+    400: "a parameter, the file name or the body cannot be used as sent",
+    401: f"no or wrong bearer token (when the server has a {TOKEN_VARIABLE})",
+    404: "nothing stored for what was asked",
+    409: "the write conflicts with what is stored or with another writer",
+    413: "the request body is over this endpoint's limit",
+    422: "a parameter or the body does not have the expected form",
+    503: "the warehouse is busy (a writer holds it) or has not been created yet; try again",
+}
+
+
+def problems(*codes: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for the errors a route answers, each a :class:`Problem`: a code (its usual
+    description) or ``(code, description)``."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for entry in codes:
+        code, description = entry if isinstance(entry, tuple) else (entry, _PROBLEMS[entry])
+        responses[code] = {"model": Problem, "description": description}
+        if code == 401:  # TokenGuard names the scheme to use
+            responses[code]["headers"] = {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}
+    return responses
+
+
+_TYPES = {"VARCHAR": str, "TEXT": str, "INTEGER": int, "BIGINT": int, "DOUBLE PRECISION": float, "DOUBLE": float,
+          "BOOLEAN": bool, "DATE": dt.date, "TIMESTAMP": dt.datetime}
+
+
+@lru_cache(maxsize=None)
+def row_model(table: str) -> type[BaseModel]:
+    """One JSON row of a warehouse table, built from its columns as the migrations define them
+    (so the schema cannot drift from the table); nullable columns may be ``null``."""
+    fields: dict[str, Any] = {}
+    for column in catalog.table_columns(table):
+        kind = _TYPES[column.type]
+        fields[column.name] = (kind | None if column.nullable else kind, ...)
+    name = "".join(part.title() for part in table.split("_")) + "Row"
+    return create_model(name, __config__=ConfigDict(protected_namespaces=()), **fields)
+
+
+def table_answers(table: str, *codes: int, csv: bool = True) -> dict[str, Any]:
+    """``response_model`` and ``responses`` of a table route: rows as JSON (or CSV), and the
+    errors it can answer."""
+    ok = {200: {"description": "the rows" + (", as JSON records or CSV (format=csv)" if csv else "")}}
+    if csv:
+        ok[200]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    return {"response_model": list[row_model(table)], "responses": {**ok, **problems(*codes)}}

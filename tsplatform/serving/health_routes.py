@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from typing import Literal
 
 import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from tsplatform import read
 
@@ -14,7 +17,35 @@ router = APIRouter(tags=["health"])
 WAREHOUSE_WAIT_SECONDS = 3.0  # a health check answers in seconds, busy warehouse or not
 
 
-@router.get("/health", responses={503: {"description": "the warehouse or the Dagster instance cannot be reached"}})
+class WarehouseHealth(BaseModel):
+    ok: bool
+    url: str
+    detail: str | None = Field(None, description="why it cannot be reached")
+
+
+class DagsterHealth(BaseModel):
+    ok: bool | None = Field(description="null: DAGSTER_HOME is not set, so there is no instance to check")
+    home: str | None = None
+    detail: str | None = None
+
+
+class StreamFreshness(BaseModel):
+    newest_reading: dt.datetime | None
+    age_seconds: float | None = Field(description="how old the newest stored sensor reading is")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    warehouse: WarehouseHealth
+    dagster: DagsterHealth
+    stream: StreamFreshness
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the warehouse or the Dagster instance cannot be reached"}},
+)
 def health() -> JSONResponse:
     """200 when the warehouse and (with DAGSTER_HOME set) the Dagster instance answer, else 503;
     `stream.age_seconds` is how old the newest stored sensor reading is."""

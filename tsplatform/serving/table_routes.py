@@ -3,32 +3,39 @@ as JSON or CSV. Every read is one ``tsplatform.read`` call."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from tsplatform import read
-from tsplatform.serving.common import DEFAULT_PAGE, MAX_PAGE, Format, table_response
+from tsplatform.serving.common import (
+    DEFAULT_PAGE,
+    MAX_OFFSET,
+    MAX_PAGE,
+    Format,
+    IsoDay,
+    Text,
+    table_answers,
+    table_response,
+)
 
 router = APIRouter()
 
 _LIMIT = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description=f"rows in this answer (at most {MAX_PAGE:,})")
-_OFFSET = Query(0, ge=0, description="rows to skip (paging)")
+_OFFSET = Query(0, ge=0, le=MAX_OFFSET, description="rows to skip (paging)")
 _FORMAT = Query("json", alias="format", description="json, or csv (cells a spreadsheet would run as formulas are quoted)")
 
 
-@router.get("/metadata", tags=["invoices"])
+@router.get("/metadata", tags=["invoices"], **table_answers("upload_metadata", 422, 503))
 def metadata(limit: int = _LIMIT, offset: int = _OFFSET, fmt: Format = _FORMAT) -> Response:
     """`upload_metadata`: every upload, oldest first, with status, counts, error log and notes."""
     return table_response(read.uploads(limit=limit, offset=offset), "upload_metadata", fmt)
 
 
-@router.get("/invoice-data", tags=["invoices"])
+@router.get("/invoice-data", tags=["invoices"], **table_answers("invoice_data", 422, 503))
 def invoice_data(
-    category: str | None = None,
-    start_date: dt.date | None = Query(None, description="first day, YYYY-MM-DD"),
-    end_date: dt.date | None = Query(None, description="last day, YYYY-MM-DD"),
+    category: Text | None = Query(None, examples=["Books"]),
+    start_date: IsoDay | None = Query(None, description="first day, YYYY-MM-DD"),
+    end_date: IsoDay | None = Query(None, description="last day, YYYY-MM-DD"),
     limit: int = _LIMIT,
     offset: int = _OFFSET,
     fmt: Format = _FORMAT,
@@ -38,13 +45,15 @@ def invoice_data(
     return table_response(frame, "invoice_data", fmt)
 
 
-@router.get("/forecast-data", tags=["forecasts"])
+@router.get("/forecast-data", tags=["forecasts"], **table_answers("forecast_data", 400, 422, 503))
 def forecast_data(
-    category: str | None = None,
-    model_type: str | None = Query(None, description="prophet, sarimax, holt_winters, naive, seasonal_naive, theta or ensemble"),
+    category: Text | None = Query(None, examples=["Books"]),
+    model_type: Text | None = Query(
+        None, description="prophet, sarimax, holt_winters, naive, seasonal_naive, theta or ensemble", examples=["ensemble"]
+    ),
     best: bool | None = Query(None, description="true: only each category's chosen model"),
-    start_date: dt.date | None = Query(None, description="first forecast day, YYYY-MM-DD"),
-    end_date: dt.date | None = Query(None, description="last forecast day, YYYY-MM-DD"),
+    start_date: IsoDay | None = Query(None, description="first forecast day, YYYY-MM-DD"),
+    end_date: IsoDay | None = Query(None, description="last forecast day, YYYY-MM-DD"),
     limit: int = _LIMIT,
     offset: int = _OFFSET,
     fmt: Format = _FORMAT,

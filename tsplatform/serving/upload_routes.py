@@ -4,10 +4,12 @@ once (as the landing sensor would a moment later) so the answer can name its bat
 from __future__ import annotations
 
 import re
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from filelock import Timeout as LandingBusy
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from tsplatform import settings
 from tsplatform.ingest.landing import is_candidate_name
@@ -19,12 +21,36 @@ from tsplatform.ingest.options import (
     parse_column_mapping,
 )
 from tsplatform.ingest.registration import land_and_register
-from tsplatform.serving.common import UPLOAD_LIMIT_VARIABLE, ServingSettings, bearer
+from tsplatform.serving.common import UPLOAD_LIMIT_VARIABLE, Problem, ServingSettings, Text, bearer, problems
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse.errors import is_transient
 
 _MULTIPART_ALLOWANCE = 1024 * 1024  # boundaries and the option fields around the file
 _MAX_NAME_LENGTH = 200
+
+
+class Registered(BaseModel):
+    detail: str
+    batch_num: str = Field(description="the batch as GET /metadata names it")
+    original_filename: str
+    file_hash: str = Field(description="SHA-256 of the content")
+    status: Literal["uploaded"]
+
+
+class Duplicate(Registered):
+    """The upload is kept in duplicates/ as a batch of its own; its content is not ingested again."""
+
+    status: Literal["duplicate"]
+    duplicate_of: str = Field(description="the batch that holds this content")
+
+
+class UploadRefused(Problem):
+    """A request that is not an upload (``detail`` only), or a file registration refused (its batch)."""
+
+    batch_num: str | None = None
+    original_filename: str | None = None
+    file_hash: str | None = None
+    status: Literal["failed"] | None = None
 
 
 def router(config: ServingSettings) -> APIRouter:
@@ -35,22 +61,24 @@ def router(config: ServingSettings) -> APIRouter:
         "/upload",
         status_code=202,
         dependencies=[Depends(bearer)],
+        response_model=Registered,
         responses={
-            409: {"description": "the same content (SHA-256) was uploaded before; names the original batch"},
-            400: {"description": "bad upload options or file name"},
-            401: {"description": "no or wrong bearer token (when TSPLATFORM_API_TOKEN is set)"},
-            413: {"description": f"the file is over the limit ({UPLOAD_LIMIT_VARIABLE})"},
+            **problems(
+                (400, "bad upload options or file name"), 401, (413, f"the file is over the limit ({UPLOAD_LIMIT_VARIABLE})"), 503
+            ),
+            409: {"model": Duplicate, "description": "the same content (SHA-256) was uploaded before; names the original batch"},
+            422: {"model": UploadRefused, "description": "no file part, or the file could not be registered"},
         },
     )
     def upload(
         file: UploadFile = File(..., description="the CSV export"),
-        columns: str | None = Form(
+        columns: Text | None = Form(
             None, description='source header -> required column, e.g. "Order Date=Date,Product ID=product_id,Category=category,Sales=sales"'
         ),
-        date_format: str = Form(DEFAULT_DATE_FORMAT, description="strptime format of the date column"),
-        timezone: str = Form(DEFAULT_TIMEZONE, description="IANA zone whose calendar day an invoice belongs to"),
-        encoding: str = Form(UploadOptions.encoding, description="text encoding of the file"),
-        delimiter: str = Form(UploadOptions.delimiter, description="field delimiter"),
+        date_format: Annotated[Text, Form(description="strptime format of the date column")] = DEFAULT_DATE_FORMAT,
+        timezone: Annotated[Text, Form(description="IANA zone whose calendar day an invoice belongs to")] = DEFAULT_TIMEZONE,
+        encoding: Annotated[Text, Form(description="text encoding of the file")] = UploadOptions.encoding,
+        delimiter: Annotated[Text, Form(description="field delimiter")] = UploadOptions.delimiter,
         allow_negative: bool = Form(False, description="accept negative sales (returns, corrections)"),
     ) -> JSONResponse:
         """Land a CSV with the options of `tsplatform upload`; 202 with its batch id. Its run is

@@ -1,14 +1,15 @@
 """The sensor stream, without Dagster: generate readings, write and read JSON Lines segments by
-cursor, and analyse them (anomalies, smoothing, Fourier forecast, stats, charts).
+cursor, and analyse them (anomalies, alarms, smoothing, Fourier forecast, stats, charts).
 
 statsmodels and plotly are imported inside the functions that need them, so importing this
 package stays cheap for Dagster sensors that only read cursors.
 """
 
+from tsplatform.stream.alarms import ALARM_COLUMNS, AlarmSettings, detect_alarms, group_alarms, score_readings
 from tsplatform.stream.anomalies import detect_anomalies
 from tsplatform.stream.charts import chart_file_name, render_chart_index, render_sensor_chart
 from tsplatform.stream.control import Command, CommandInbox, send_command
-from tsplatform.stream.cursor import Cursor
+from tsplatform.stream.cursor import Cursor, SequenceCursor
 from tsplatform.stream.fourier import fourier_forecast
 from tsplatform.stream.generator import ReadingGenerator, SensorProfile, default_profiles
 from tsplatform.stream.interrupt import StopSignal
@@ -22,6 +23,8 @@ from tsplatform.stream.source import JsonlSegmentSource, MissingSegmentError, Re
 from tsplatform.stream.stats import sensor_stats
 
 __all__ = [
+    "ALARM_COLUMNS",
+    "AlarmSettings",
     "Command",
     "CommandInbox",
     "Cursor",
@@ -32,6 +35,7 @@ __all__ = [
     "ReadingSource",
     "RunSummary",
     "SegmentWriter",
+    "SequenceCursor",
     "SensorProfile",
     "StopSignal",
     "WriterBusyError",
@@ -39,16 +43,19 @@ __all__ = [
     "chart_file_name",
     "collapse_duplicates",
     "default_profiles",
+    "detect_alarms",
     "detect_anomalies",
     "detect_period",
     "downsample",
     "fourier_forecast",
+    "group_alarms",
     "list_segments",
     "render_chart_index",
     "render_sensor_chart",
     "run_backfill",
     "run_live",
     "sampling_interval",
+    "score_readings",
     "send_command",
     "sensor_series",
     "sensor_stats",

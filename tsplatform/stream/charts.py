@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -85,6 +87,10 @@ def _add_forecast(figure, forecast: pd.DataFrame, go) -> None:
                                 fill="tonexty", fillcolor="rgba(52, 152, 219, 0.2)", name=interval))
     period = forecast.attrs.get("period")
     label = f"forecast (period {format_period(period)})" if period is not None else "forecast"
+    reason = forecast.attrs.get("period_reason")
+    if reason:
+        figure.add_annotation(text=html.escape(f"period: {reason}"), xref="paper", yref="paper", x=0, y=1.06,
+                              showarrow=False, align="left", font={"size": 12, "color": "#555"})
     figure.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines", name=html.escape(label),
                                 line={"color": "#2980b9", "dash": "dash"}))
 
@@ -119,17 +125,13 @@ def _thin(series: pd.Series, max_points: int | None) -> pd.Series:
 
 
 def render_chart_index(charts: dict[str, Path | str], path: Path | str, title: str = "Sensor charts") -> Path:
-    """A plain HTML page linking each sensor's chart (``{sensor_id: chart path}``), links relative
-    to the index's folder when the chart is inside it."""
+    """A plain HTML page linking each sensor's chart (``{sensor_id: chart path}``). Links are
+    relative to the index's folder, so they work opened from disk and served over HTTP alike."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     items = []
     for sensor_id, chart in sorted(charts.items()):
-        chart = Path(chart)
-        try:
-            target = chart.resolve().relative_to(path.parent.resolve()).as_posix()
-        except ValueError:
-            target = chart.resolve().as_uri()
+        target = quote(Path(os.path.relpath(Path(chart).resolve(), path.parent.resolve())).as_posix(), safe="/")
         items.append(f'<li><a href="{html.escape(target, quote=True)}">{html.escape(sensor_id)}</a></li>')
     body = "\n".join(items) or "<li>no sensors yet</li>"
     page = (

@@ -13,11 +13,17 @@ import math
 import numpy as np
 import pandas as pd
 
+from tsplatform.stream.charts import format_period
 from tsplatform.stream.periods import detect_period
 from tsplatform.stream.series import collapse_duplicates, sampling_interval
 
 DEFAULT_PERIOD = pd.Timedelta("1D")
 FORECAST_COLUMNS = ["ds", "yhat", "lower", "upper"]
+# Detection replaces the default period only on this much evidence: the history holds at least
+# MIN_CYCLES of the detected cycle, and a model on it leaves at most MAX_VARIANCE_RATIO of the
+# residual variance a model on the default period leaves (a clear margin, not a coin toss).
+MIN_CYCLES = 3.0
+MAX_VARIANCE_RATIO = 0.8
 
 
 def fourier_forecast(
@@ -26,11 +32,15 @@ def fourier_forecast(
     period: str | pd.Timedelta | None = None,
     harmonics: int = 3,
     interval: float = 0.95,
+    default_period: str | pd.Timedelta = DEFAULT_PERIOD,
 ) -> pd.DataFrame:
     """Forecast ``horizon`` steps (an int) or a time span (a Timedelta/string) past the last reading.
 
-    period: a time span (``"1D"``), or None/``"auto"`` to detect it (periodogram + Fisher test,
-        see ``periods.detect_period``), falling back to one day when no cycle stands out.
+    period: a time span (``"1D"``: used as given), or None/``"auto"``: ``default_period`` unless
+        detection (periodogram + Fisher test, ``periods.detect_period``) finds another cycle with
+        at least ``MIN_CYCLES`` cycles in the history that fits clearly better (residual variance at
+        most ``MAX_VARIANCE_RATIO`` of the default's). One cycle of history never decides.
+    default_period: the configured cycle (one day: sensor cycles are usually daily).
     harmonics: sin/cos pairs; fewer are used when the period is too short for them (Nyquist) or the
         data too few.
     interval: coverage of the prediction interval.
@@ -38,7 +48,8 @@ def fourier_forecast(
     Duplicated timestamps are averaged and missing values dropped; irregular timestamps are fine
     (t is real elapsed time / sampling interval). Returns columns ds, yhat, lower, upper, with
     ``attrs``: period (Timedelta), harmonics (int), period_source ("given", "detected",
-    "default"), sampling_interval (Timedelta), interval (float).
+    "default"), period_reason (why that period, in words), sampling_interval (Timedelta),
+    interval (float).
     """
     import statsmodels.api as sm
 
@@ -48,7 +59,7 @@ def fourier_forecast(
     if len(values) < 3:
         raise ValueError("need at least three readings to forecast")
     step = sampling_interval(values.index)
-    period_used, source = _resolve_period(values, period)
+    period_used, source, reason = _resolve_period(values, period, pd.Timedelta(default_period), step, harmonics)
     steps_per_period = period_used / step
     elapsed = ((values.index - values.index[0]) / step).to_numpy(dtype=float)
     usable = _usable_harmonics(harmonics, steps_per_period, len(values))
@@ -70,19 +81,57 @@ def fourier_forecast(
         columns=FORECAST_COLUMNS,
     )
     forecast.attrs.update(
-        period=period_used, harmonics=usable, period_source=source, sampling_interval=step, interval=interval
+        period=period_used, harmonics=usable, period_source=source, period_reason=reason,
+        sampling_interval=step, interval=interval,
     )
     return forecast
 
 
-def _resolve_period(values: pd.Series, period) -> tuple[pd.Timedelta, str]:
-    if period is None or (isinstance(period, str) and period.lower() == "auto"):
-        detected = detect_period(values)
-        return (detected, "detected") if detected is not None else (DEFAULT_PERIOD, "default")
-    span = pd.Timedelta(period)
-    if span <= pd.Timedelta(0):
-        raise ValueError("period must be positive")
-    return span, "given"
+def _resolve_period(
+    values: pd.Series, period, default: pd.Timedelta, step: pd.Timedelta, harmonics: int
+) -> tuple[pd.Timedelta, str, str]:
+    """(period, source, reason): a given period as is; otherwise the default unless detection has
+    the evidence to replace it."""
+    if not (period is None or (isinstance(period, str) and period.lower() == "auto")):
+        span = pd.Timedelta(period)
+        if span <= pd.Timedelta(0):
+            raise ValueError("period must be positive")
+        return span, "given", f"configured: {format_period(span)}"
+    if default <= pd.Timedelta(0):
+        raise ValueError("default_period must be positive")
+    detected = detect_period(values)
+    if detected is None:
+        return default, "default", f"default {format_period(default)}: no cycle stands out from the noise"
+    if detected == default:
+        return default, "detected", f"detected {format_period(detected)}, the default"
+    cycles = (values.index[-1] - values.index[0]) / detected
+    if cycles < MIN_CYCLES:
+        return default, "default", (
+            f"default {format_period(default)}: detected {format_period(detected)} but the history holds only "
+            f"{cycles:.1f} of its cycles (needs {MIN_CYCLES:g})"
+        )
+    ratio = _residual_variance(values, step, detected, harmonics) / max(
+        _residual_variance(values, step, default, harmonics), 1e-300
+    )
+    if ratio > MAX_VARIANCE_RATIO:
+        return default, "default", (
+            f"default {format_period(default)}: detected {format_period(detected)} ({cycles:.1f} cycles) leaves "
+            f"{ratio:.0%} of the default's residual variance (must be at most {MAX_VARIANCE_RATIO:.0%})"
+        )
+    return detected, "detected", (
+        f"detected {format_period(detected)} over {cycles:.1f} cycles: {ratio:.0%} of the default "
+        f"{format_period(default)}'s residual variance"
+    )
+
+
+def _residual_variance(values: pd.Series, step: pd.Timedelta, period: pd.Timedelta, harmonics: int) -> float:
+    """In-sample residual variance of the Fourier model on ``period`` (the comparison of two periods)."""
+    elapsed = ((values.index - values.index[0]) / step).to_numpy(dtype=float)
+    steps_per_period = period / step
+    design = _design(elapsed, max(elapsed[-1], 1.0), steps_per_period, _usable_harmonics(harmonics, steps_per_period, len(values)))
+    observed = values.to_numpy(dtype=float)
+    coefficients, *_ = np.linalg.lstsq(design, observed, rcond=None)
+    return float(np.var(observed - design @ coefficients))
 
 
 def _usable_harmonics(requested: int, steps_per_period: float, observations: int) -> int:

@@ -2,7 +2,8 @@
 
 DuckDB lets one process hold the file for writing at a time, so connections here are short-lived
 (one per transaction) and opening one retries with backoff through dagster-duckdb's resource
-while another process holds the lock.
+while another process holds the lock. That resource is made on the first write: importing it
+imports Dagster (~0.7 s), which a reader (``tsplatform.read``, the read commands) never needs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Iterator, Sequence
 
 import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from tsplatform.warehouse.base import Session, Warehouse
 
@@ -72,11 +72,15 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"
-        self._resource = DuckDBResource(database=str(self.path))
+        self._resource = None  # dagster-duckdb's DuckDBResource, on the first transaction
 
     @contextmanager
     def transaction(self) -> Iterator[DuckDBSession]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._resource is None:
+            from dagster_duckdb import DuckDBResource
+
+            self._resource = DuckDBResource(database=str(self.path))
         with self._resource.get_connection() as connection:
             with _in_transaction(connection) as session:
                 yield session
@@ -87,10 +91,9 @@ class DuckDBWarehouse(Warehouse):
         than a reader should. Never creates the file (FileNotFoundError)."""
         if not self.path.is_file():
             raise FileNotFoundError(f"no DuckDB warehouse at {self.path}")
-        # the resource's own settings: a second connection in this process must match them
-        # (DuckDB refuses "a different configuration than existing connections")
-        config = {"custom_user_agent": "dagster", **self._resource.connection_config}
-        connection = duckdb.connect(str(self.path), read_only=False, config=config)
+        # the resource's own settings (it is made with none but its user agent): a second connection
+        # in this process must match them (DuckDB refuses "a different configuration than existing connections")
+        connection = duckdb.connect(str(self.path), read_only=False, config={"custom_user_agent": "dagster"})
         with _in_transaction(connection) as session:
             yield session
 

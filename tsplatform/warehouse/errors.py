@@ -10,25 +10,34 @@ DuckDB's "Could not set lock", an ``IOException`` no narrower class tells apart 
 
 from __future__ import annotations
 
-import duckdb
-import psycopg
-from psycopg import errors as pg
+import sys
+from functools import lru_cache
 
-_TRANSIENT_POSTGRES = (
-    pg.ConnectionException,  # 08000 and the 08xxx failures below
-    pg.ConnectionFailure,
-    pg.SqlclientUnableToEstablishSqlconnection,
-    pg.SqlserverRejectedEstablishmentOfSqlconnection,
-    pg.AdminShutdown,  # 57P01: the server is stopping or restarting, or our backend was terminated
-    pg.CrashShutdown,
-    pg.CannotConnectNow,  # 57P03: the server is starting up
-    pg.IdleSessionTimeout,
-    pg.IdleInTransactionSessionTimeout,
-    pg.QueryCanceled,  # 57014: statement_timeout, or a cancel request
-    pg.TransactionRollback,  # 40000, incl. SerializationFailure 40001 and DeadlockDetected 40P01
-    pg.LockNotAvailable,  # 55P03: lock_timeout, NOWAIT
-    pg.TooManyConnections,  # 53300
-)
+import duckdb
+
+
+@lru_cache(maxsize=1)
+def _transient_postgres() -> tuple[type[BaseException], ...]:
+    """psycopg's transient classes, imported on the first PostgreSQL error (a DuckDB reader never
+    pays psycopg's ~0.1 s import)."""
+    from psycopg import errors as pg
+
+    return (
+        pg.ConnectionException,  # 08000 and the 08xxx failures below
+        pg.ConnectionFailure,
+        pg.SqlclientUnableToEstablishSqlconnection,
+        pg.SqlserverRejectedEstablishmentOfSqlconnection,
+        pg.AdminShutdown,  # 57P01: the server is stopping or restarting, or our backend was terminated
+        pg.CrashShutdown,
+        pg.CannotConnectNow,  # 57P03: the server is starting up
+        pg.IdleSessionTimeout,
+        pg.IdleInTransactionSessionTimeout,
+        pg.QueryCanceled,  # 57014: statement_timeout, or a cancel request
+        pg.TransactionRollback,  # 40000, incl. SerializationFailure 40001 and DeadlockDetected 40P01
+        pg.LockNotAvailable,  # 55P03: lock_timeout, NOWAIT
+        pg.TooManyConnections,  # 53300
+    )
+
 
 _TRANSIENT_DUCKDB = (
     duckdb.TransactionException,  # a write-write conflict with another transaction of this process
@@ -48,8 +57,9 @@ def is_transient(error: BaseException) -> bool:
 
 
 def _is_transient_itself(error: BaseException) -> bool:
-    if isinstance(error, psycopg.Error):
-        if isinstance(error, _TRANSIENT_POSTGRES):
+    psycopg = sys.modules.get("psycopg")  # not imported yet: no psycopg error can exist
+    if psycopg is not None and isinstance(error, psycopg.Error):
+        if isinstance(error, _transient_postgres()):
             return True
         # no SQLSTATE: the client lost the server (connection refused, closed, reset)
         return isinstance(error, psycopg.OperationalError) and error.sqlstate is None

@@ -275,11 +275,15 @@ def read_invoices(
     end: dt.date | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    *,
+    batch: str | None = None,
 ) -> pd.DataFrame:
+    """``batch``: only the rows that batch last changed (``batch_num``), as Dagster loads a partition."""
     clauses, params = [], []
-    if category is not None:
-        clauses.append("category = ?")
-        params.append(category)
+    for column, value in (("category", category), ("batch_num", batch)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
     if start is not None:
         clauses.append("date >= ?")
         params.append(start)

@@ -296,6 +296,42 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        6,
+        "sensor_forecast: why the forecast uses its period (the default kept, or what detection found)",
+        ("ALTER TABLE sensor_forecast ADD COLUMN IF NOT EXISTS period_reason VARCHAR",),
+    ),
+)
+
+MIGRATIONS += (
+    Migration(
+        7,
+        "sensor_alarms: alarm events (anomalous readings less than a cool-down apart), one row per alarm",
+        (
+            # an alarm still running is updated in place (end_ts, peak, readings, updated_at) by
+            # the scan whose anomalous readings fall within the cool-down of its end
+            """
+            CREATE TABLE IF NOT EXISTS sensor_alarms (
+                sensor_id VARCHAR NOT NULL,
+                start_ts TIMESTAMP NOT NULL,
+                end_ts TIMESTAMP NOT NULL,
+                peak_ts TIMESTAMP NOT NULL,
+                peak_value DOUBLE PRECISION NOT NULL,
+                peak_score DOUBLE PRECISION NOT NULL,
+                threshold DOUBLE PRECISION NOT NULL,
+                readings BIGINT NOT NULL,
+                cooldown_seconds DOUBLE PRECISION NOT NULL,
+                detected_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                run_id VARCHAR,
+                PRIMARY KEY (sensor_id, start_ts)
+            )
+            """,
+        ),
+    ),
+)
+
 SCHEMA_MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,

@@ -1,5 +1,5 @@
 """The sensor-stream tables: readings stored exactly once, the range ledger, rejects, and the
-analysis tables (stats, smoothed, anomalies, forecast).
+analysis tables (stats, smoothed, anomalies, alarms, forecast).
 
 ``store_range`` is the one write of the ingest path. In the caller's transaction it stores a
 cursor range's readings (set-based, ``INSERT ... WHERE NOT EXISTS`` on the key (sensor_id, ts)),
@@ -81,6 +81,7 @@ _FORECAST_TYPES = {
     "interval_level": "DOUBLE PRECISION",
     "period_seconds": "DOUBLE PRECISION",
     "period_source": "VARCHAR",
+    "period_reason": "VARCHAR",
     "harmonics": "INTEGER",
     "sampling_seconds": "DOUBLE PRECISION",
 }
@@ -98,6 +99,7 @@ class StreamRange:
     start_offset: int
     end_sequence: int
     end_offset: int
+    key_prefix: str = '{"segment":'  # every cursor string of this stream starts so (a broker stream: its name)
 
 
 @dataclass(frozen=True)
@@ -242,16 +244,19 @@ def _range_recorded(session: Session, stream_range: StreamRange) -> bool:
 
 def range_is_stored(session: Session, stream_range: StreamRange) -> bool:
     """True when one ledger row covers the whole range (the same range, or a wider one such as a
-    manual re-read from the beginning)."""
+    manual re-read from the beginning) of the same stream: the folder's rows never cover a broker
+    stream's, nor one broker stream's another's."""
     r = stream_range
     row = session.fetch_one(
         """
         SELECT 1 FROM sensor_stream_ranges
         WHERE (start_sequence < ? OR (start_sequence = ? AND start_offset <= ?))
           AND (end_sequence > ? OR (end_sequence = ? AND end_offset >= ?))
+          AND strpos(range_start, ?) = 1
         LIMIT 1
         """,
-        (r.start_sequence, r.start_sequence, r.start_offset, r.end_sequence, r.end_sequence, r.end_offset),
+        (r.start_sequence, r.start_sequence, r.start_offset, r.end_sequence, r.end_sequence, r.end_offset,
+         r.key_prefix),
     )
     return row is not None
 
@@ -420,6 +425,92 @@ def read_anomalies(session: Session, sensor_id: str | None = None, start: dt.dat
         params.append(sensor_id)
     sql = "SELECT * FROM sensor_anomalies" + (" WHERE " + " AND ".join(clauses) if clauses else "")
     return _with_utc(session.fetch_df(sql + " ORDER BY sensor_id, ts", params), "ts")
+
+
+def read_readings_thinned(session: Session, start: dt.datetime, end: dt.datetime, every: dt.timedelta) -> pd.DataFrame:
+    """sensor_id, ts (UTC), value of the first reading of each sensor in every ``every`` bucket of
+    ``start <= ts < end`` (epoch-aligned, so the same readings whoever asks): a uniform subsample,
+    for history that only feeds statistics on a fast stream."""
+    seconds = max(1, int(pd.Timedelta(every).total_seconds()))
+    clauses, params = _time_filter("ts", start, None)
+    clauses.append("ts < ?")
+    params.append(_as_datetime(end))
+    firsts = (
+        f"SELECT sensor_id, min(ts) AS ts FROM sensor_readings WHERE {' AND '.join(clauses)} "
+        f"GROUP BY sensor_id, floor(extract(epoch FROM ts) / {seconds})"
+    )
+    frame = session.fetch_df(
+        f"SELECT r.sensor_id, r.ts, r.value FROM sensor_readings r JOIN ({firsts}) f "
+        "ON r.sensor_id = f.sensor_id AND r.ts = f.ts ORDER BY r.sensor_id, r.ts",
+        params,
+    )
+    return _with_utc(frame, "ts")
+
+
+_ALARM_TIMES = ("start_ts", "end_ts", "peak_ts")
+
+
+def _alarm_types() -> dict[str, str]:
+    """sensor_alarms' columns as its migration defines them, less the bookkeeping ones written here."""
+    from tsplatform.warehouse import catalog
+
+    bookkeeping = ("detected_at", "updated_at", "run_id")
+    return {c.name: c.type for c in catalog.table_columns("sensor_alarms") if c.name not in bookkeeping}
+
+
+def latest_alarms(session: Session) -> pd.DataFrame:
+    """Each sensor's most recent alarm (the one a new anomalous reading may still continue)."""
+    frame = session.fetch_df(
+        "SELECT a.* FROM sensor_alarms a JOIN (SELECT sensor_id, max(start_ts) AS start_ts FROM sensor_alarms "
+        "GROUP BY sensor_id) m ON a.sensor_id = m.sensor_id AND a.start_ts = m.start_ts ORDER BY a.sensor_id"
+    )
+    return _alarm_times(frame)
+
+
+def record_alarms(session: Session, alarms: pd.DataFrame, run_id: str | None) -> None:
+    """Store alarms (the columns of sensor_alarms but the bookkeeping ones, and ``continued``):
+    a continued alarm updates its row (end, peak, readings, updated_at), a new one is inserted
+    unless its (sensor_id, start_ts) is already there."""
+    if alarms.empty:
+        return
+    types = _alarm_types()
+    now = utc_now()
+    staged = _naive(alarms, *_ALARM_TIMES)
+    continued = staged[staged["continued"].astype(bool)][list(types)]
+    if len(continued):
+        session.load_frame("staged_continued_alarms", continued, types)
+        changed = [name for name in types if name not in ("sensor_id", "start_ts")]
+        session.execute(
+            f"UPDATE sensor_alarms AS a SET {', '.join(f'{name} = s.{name}' for name in changed)}, updated_at = ? "
+            "FROM staged_continued_alarms s WHERE a.sensor_id = s.sensor_id AND a.start_ts = s.start_ts",
+            (now,),
+        )
+    new = staged[~staged["continued"].astype(bool)][list(types)]
+    if len(new):
+        session.load_frame("staged_new_alarms", new, types)
+        names = ", ".join(types)
+        session.execute(
+            f"INSERT INTO sensor_alarms ({names}, detected_at, updated_at, run_id) "
+            f"SELECT {', '.join(f's.{name}' for name in types)}, ?, ?, ? FROM staged_new_alarms s WHERE NOT EXISTS "
+            "(SELECT 1 FROM sensor_alarms a WHERE a.sensor_id = s.sensor_id AND a.start_ts = s.start_ts)",
+            (now, now, run_id),
+        )
+
+
+def read_alarms(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
+    """Alarms in start order; ``start``: those still running at or after it (end_ts >= start)."""
+    clauses, params = _time_filter("end_ts", start, None)
+    if sensor_id is not None:
+        clauses.append("sensor_id = ?")
+        params.append(sensor_id)
+    sql = "SELECT * FROM sensor_alarms" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    return _alarm_times(session.fetch_df(sql + " ORDER BY start_ts, sensor_id", params))
+
+
+def _alarm_times(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in _ALARM_TIMES + ("detected_at", "updated_at"):
+        frame = _with_utc(frame, column)
+    return frame
 
 
 def replace_forecast(session: Session, forecast: pd.DataFrame, run_id: str | None) -> None:

@@ -1,12 +1,18 @@
 """docker-compose.yml checked against the code, since no Docker engine runs here: every command
-exists, ports and environment names agree with the Dagster configs, the Dockerfile installs the package."""
+exists, ports and environment names agree with the Dagster configs, the Dockerfile installs the
+package, and the api service's own command and health check answer when run here."""
 
+import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -25,12 +31,12 @@ def environment_of(service: dict) -> dict:
 
 
 def test_services_of_the_production_shape(compose):
-    assert {"postgres", "user_code", "webserver", "daemon", "stream"} <= set(compose["services"])
+    assert {"postgres", "user_code", "webserver", "daemon", "stream", "api"} <= set(compose["services"])
     postgres = compose["services"]["postgres"]
     assert postgres["healthcheck"]["test"] and any("/var/lib/postgresql/data" in v for v in postgres["volumes"])
 
 
-@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate"])
+@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate", "api"])
 def test_every_service_command_exists_here(compose, name):
     command = compose["services"][name]["command"]
     executable = BIN / command[0]
@@ -75,7 +81,7 @@ def test_ports_and_environment_agree_with_dagster_configs(compose):
 
 def test_data_folder_is_mounted_and_no_secret_is_hard_coded(compose):
     text = (PROJECT / "docker-compose.yml").read_text()
-    for name in ("user_code", "daemon", "stream"):
+    for name in ("user_code", "daemon", "stream", "api"):
         assert any(v.startswith("./data:") for v in compose["services"][name]["volumes"])
     assert "POSTGRES_PASSWORD:?" in text  # must come from .env
     example = dict(
@@ -92,3 +98,49 @@ def test_dockerfile_installs_the_package_and_copies_what_exists():
         for path in source.split():
             assert (PROJECT / path).exists(), f"Dockerfile copies {path}, which does not exist"
     assert shutil.which("dagster", path=str(BIN))
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_chart_links_point_at_the_published_api_port(compose):
+    services = compose["services"]
+    api = services["api"]
+    assert api["command"][:2] == ["tsplatform", "serve"] and option(api["command"], "--host") == "0.0.0.0"
+    [published] = api["ports"]
+    host, host_port, container_port = re.fullmatch(r"(127\.0\.0\.1):\$\{TSPLATFORM_API_PORT:-(\d+)\}:(\d+)", published).groups()
+    assert container_port == option(api["command"], "--port")
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert environment_of(api)["TSPLATFORM_WAREHOUSE_URL"].startswith("postgresql://")
+    for name in ("user_code", "webserver", "daemon"):  # the processes that write or show asset metadata
+        public = environment_of(services[name])["TSPLATFORM_PUBLIC_URL"]
+        assert public == f"${{TSPLATFORM_PUBLIC_URL:-http://{host}:{host_port}}}", f"{name}: {public}"
+
+
+def test_the_api_service_command_and_health_check_answer_here(compose, tmp_path):
+    """The api service's command as written, only host and port changed, on a DuckDB warehouse."""
+    api = compose["services"]["api"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    command = list(api["command"])
+    command[command.index("--host") + 1], command[command.index("--port") + 1] = "127.0.0.1", port
+    env = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data")}
+    for name in ("TSPLATFORM_WAREHOUSE_URL", "DAGSTER_HOME", "TSPLATFORM_API_PORT"):
+        env.pop(name, None)
+    check = [w.replace("localhost:8000", f"localhost:{port}") for w in api["healthcheck"]["test"][1:]]
+    assert check[0] == "python"
+    server = subprocess.Popen([str(BIN / command[0]), *command[1:]], env=env, cwd=tmp_path, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([sys.executable, *check[1:]], capture_output=True, timeout=30).returncode != 0:
+            assert server.poll() is None and time.monotonic() < deadline, "the api service did not become healthy"
+            time.sleep(0.5)
+        dashboard = httpx.get(f"http://127.0.0.1:{port}/dashboard", timeout=30)
+        assert dashboard.status_code == 200 and "No forecasts yet" in dashboard.text
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        # docker stop sends SIGTERM: uvicorn shuts down, then exits by the signal it was sent
+        assert server.wait(timeout=15) in (0, -signal.SIGTERM)

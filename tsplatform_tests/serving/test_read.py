@@ -51,6 +51,7 @@ READS = {
     "sensor_stats": lambda: read.sensor_stats(),
     "sensor_smoothed": lambda: read.sensor_smoothed(sensor="sensor_1"),
     "anomalies": lambda: read.anomalies(),
+    "alarms": lambda: read.alarms(),
     "sensor_forecasts": lambda: read.sensor_forecasts("sensor_2"),
 }
 

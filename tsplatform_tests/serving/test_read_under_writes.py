@@ -1,5 +1,7 @@
-"""``tsplatform.read`` while another process writes the same DuckDB file: no read fails on the
-writer's lock, and every read sees whole batches only.
+"""``tsplatform.read`` while another process writes the same warehouse: no read fails, and every
+read sees whole batches only. On DuckDB the reads meet the writer's file lock and wait it out; on
+PostgreSQL (a fresh database on the test server, dropped afterwards) they run while a batch's
+transaction is open and must not see its uncommitted rows.
 
 The writer (``batch_writer``) uploads batches through the platform's write path for the whole
 run; this process reads in a loop meanwhile. ``TSPLATFORM_TEST_READ_LOOP_SECONDS`` (60) sets how long.
@@ -13,20 +15,83 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+
+import pytest
 
 from tsplatform import read
 from tsplatform.warehouse import open_warehouse
+from tsplatform.warehouse.provisioning import ensure_postgres_database
 
+from tsplatform_tests.conftest import POSTGRES_URL
 from tsplatform_tests.serving.batch_writer import batch_size, index_of
 
 LOOP_SECONDS = float(os.environ.get("TSPLATFORM_TEST_READ_LOOP_SECONDS", "60"))
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(data_paths, caplog):
+@pytest.fixture(params=["duckdb", "postgres"])
+def backend(request, data_paths, monkeypatch):
+    """("duckdb", None): the data folder's file, as before; ("postgres", url): a fresh database."""
+    if request.param == "duckdb":
+        open_warehouse(f"duckdb:///{data_paths.default_warehouse}")  # the file exists before the first read
+        yield "duckdb", None
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (TSPLATFORM_TEST_POSTGRES_URL): {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"read_writes_{uuid.uuid4().hex[:10]}"
+    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    ensure_postgres_database(url)
+    try:
+        monkeypatch.setenv("TSPLATFORM_WAREHOUSE_URL", url)  # this process's reads and the writer's env
+        open_warehouse(url)  # migrated before the first read
+        yield "postgres", url
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class WriteOverlaps:
+    """Counts the reads that ran while a batch's transaction held uncommitted rows (PostgreSQL): the
+    same write transaction (pid, start in pg_stat_activity) was open just before and just after."""
+
+    def __init__(self, url: str | None):
+        import psycopg
+
+        self.connection = psycopg.connect(url, autocommit=True) if url else None
+        self.count = 0
+
+    def read(self, read_table):
+        if self.connection is None:
+            return read_table()
+        before = self._open_writes()
+        table = read_table()
+        self.count += bool(before & self._open_writes())
+        return table
+
+    def _open_writes(self) -> set[tuple]:
+        return set(self.connection.execute(
+            "SELECT pid, xact_start FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        ).fetchall())
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(backend, caplog):
+    kind, url = backend
     caplog.set_level(logging.DEBUG, logger="tsplatform.read")
-    open_warehouse(f"duckdb:///{data_paths.default_warehouse}")  # the file exists before the first read
+    overlaps = WriteOverlaps(url)  # PostgreSQL: reads that ran while a batch was uncommitted
     writer = subprocess.Popen(
         [sys.executable, "-m", "tsplatform_tests.serving.batch_writer", str(LOOP_SECONDS)],
         cwd=PROJECT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -36,9 +101,9 @@ def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(dat
         deadline = time.monotonic() + LOOP_SECONDS
         while time.monotonic() < deadline and writer.poll() is None:
             try:
-                invoices = read.invoices()
-                uploads = read.uploads()
-                rejected = read.rejected_rows()
+                invoices = overlaps.read(read.invoices)
+                uploads = overlaps.read(read.uploads)
+                rejected = overlaps.read(read.rejected_rows)
             except Exception as error:  # any failure counts: the point is that there is none
                 errors.append(repr(error))
                 continue
@@ -54,14 +119,19 @@ def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(dat
         if writer.poll() is None:
             writer.kill()
             writer.wait()
+        overlaps.close()
     assert writer.returncode == 0, err[-3000:]
     committed = [json.loads(line) for line in out.splitlines()]
     waits = [r for r in caplog.records if "busy" in r.getMessage()]
-    print(f"{reads} reads, {len(waits)} waits for the writer's lock, {len(committed)} batches written")  # -rP
+    print(f"{kind}: {reads} reads, {len(waits)} waits for the writer's lock, {overlaps.count} reads during an "
+          f"uncommitted batch, {len(committed)} batches written")  # -rP
     assert errors == []
     assert problems == []
     assert len(committed) >= 5 and reads >= 100
-    assert waits, "no read ever met the writer's lock: the test did not test anything"
+    if kind == "duckdb":
+        assert waits, "no read ever met the writer's lock: the test did not test anything"
+    else:
+        assert overlaps.count, "no read ran while a batch was uncommitted: the test did not test anything"
     final = read.invoices()
     assert final.groupby("category").size().to_dict() == {f"w{c['index']:04d}": c["rows"] for c in committed}
 

@@ -54,14 +54,19 @@ def test_injected_spikes_fail_the_anomaly_check_once(data_paths, warehouse, inst
 
     check = check_evaluation(run, NO_NEW_ANOMALIES)
     assert not check.passed and check.severity.value == "ERROR"
-    assert check.metadata["num_new_anomalies"].value == 2
-    table = check.metadata["anomalies"].value
+    assert check.metadata["num_new_alarms"].value == 2  # one alarm event per spiked sensor
+    table = check.metadata["alarms"].value
     spike_time = pd.Timestamp("2024-01-01 04:00", tz="UTC")
     assert "sensor_2" in table and "sensor_3" in table and str(spike_time) in table
+    assert f"/charts/{CHART_FOLDER}/{chart_file_name('sensor_2')}" in table
     with warehouse.transaction() as session:
         anomalies = sensor_tables.read_anomalies(session)
+        alarms = sensor_tables.read_alarms(session).set_index("sensor_id")
     assert set(zip(anomalies["sensor_id"], anomalies["ts"])) == {("sensor_2", spike_time), ("sensor_3", spike_time)}
     assert (anomalies.set_index("sensor_id").loc["sensor_2", "score"] > 5) and (anomalies.set_index("sensor_id").loc["sensor_3", "score"] < -5)
+    assert sorted(alarms.index) == ["sensor_2", "sensor_3"] and (alarms["start_ts"] == spike_time).all()
+    assert alarms.loc["sensor_2", "peak_score"] > alarms.loc["sensor_2", "threshold"] >= 8
+    assert alarms.loc["sensor_3", "peak_score"] < -8 and (alarms["readings"] == 1).all()
 
     write(folder, generator, "2024-01-01 08:00", 60)  # quiet again: the check passes
     _, [calm] = tick_and_run(instance, cursor)
@@ -88,6 +93,28 @@ def test_the_forecast_has_a_true_prediction_interval(data_paths, warehouse, inst
     one = forecast[forecast.sensor_id == "sensor_1"]
     assert ((one["lower_bound"].to_numpy() <= truth) & (truth <= one["upper_bound"].to_numpy())).all()
 
+
+
+def test_one_day_of_readings_forecasts_the_daily_cycle_and_says_why(data_paths, warehouse, instance):
+    """``make run``'s demo: one day of backfill. The forecast keeps the daily cycle (detection had
+    picked 8-12 h and the forecast climbed while the cycle fell); table, metadata and chart say why."""
+    generator = ReadingGenerator(3, seed=21, spike_probability=0.0)
+    write(data_paths.stream, generator, "2024-01-01", 24 * 60, "1min")
+    _, [run] = tick_and_run(instance)
+    assert run.success
+    result = refresh(instance, {"ops": {"sensor_forecast": {"config": {"horizon": "6h"}}}})
+    assert result.success
+    with warehouse.transaction() as session:
+        forecast = sensor_tables.read_forecast(session)
+    assert (forecast["period_seconds"] == 86400).all() and (forecast["period_source"] == "default").all()
+    assert forecast["period_reason"].str.contains("cycles \\(needs 3\\)").all()
+    models = result.asset_materializations_for_node("sensor_forecast")[0].metadata["models"].data
+    assert {model["period_reason"] for model in models.values()} == set(forecast["period_reason"])
+    for sensor, rows in forecast.groupby("sensor_id"):  # the next 6 h follow the true cycle
+        truth = generator.expected(pd.DatetimeIndex(rows["ds"]))[:, int(sensor.split("_")[1]) - 1]
+        assert abs(rows["yhat"].to_numpy() - truth).mean() < 1.5, sensor
+    page = (data_paths.reports / CHART_FOLDER).glob("sensor_1-*.html")
+    assert "period: default 24 h" in next(page).read_text()
 
 def test_from_the_generator_through_the_sensor_to_tables_and_charts(data_paths, warehouse, instance):
     folder = data_paths.stream

@@ -97,3 +97,47 @@ def test_bad_arguments_are_refused():
         fourier_forecast(series.iloc[:2], horizon=3)
     with pytest.raises(ValueError):
         fourier_forecast(series, horizon=3, interval=1.5)
+
+
+def _minutes(days, step="1min", start="2024-01-01"):
+    index = pd.date_range(start, periods=int(pd.Timedelta(days=days) / pd.Timedelta(step)), freq=step, tz="UTC")
+    return index, (index - index[0]) / pd.Timedelta("1h")
+
+
+def test_one_day_of_history_keeps_the_daily_default_and_says_why():
+    """The demo after ``make run``: one day of backfill. Detection alone picked a half-day or 8 h
+    cycle here, and the forecast climbed while the real cycle fell (issue 14)."""
+    readings = ReadingGenerator(3, seed=2).simulate("2024-01-01", 24 * 60, "1min")
+    for sensor, rows in readings.groupby("sensor_id"):
+        series = pd.Series(rows.value.to_numpy(), index=pd.DatetimeIndex(rows.ts))
+        forecast = fourier_forecast(series, "6h")
+        assert forecast.attrs["period"] == pd.Timedelta("1D"), sensor
+        assert forecast.attrs["period_source"] == "default"
+        assert "cycles (needs 3)" in forecast.attrs["period_reason"]
+
+
+def test_a_detected_harmonic_of_the_daily_cycle_does_not_replace_it():
+    """Two days where a 6 h harmonic outweighs the daily term: the detector's peak has 8 cycles of
+    evidence, but the daily model (which holds the 6 h harmonic) leaves far less unexplained."""
+    index, hours = _minutes(2, "5min")
+    noise = np.random.default_rng(0).normal(0, 0.5, len(index))
+    series = pd.Series(20 + 3 * np.sin(2 * np.pi * hours / 24) + 4 * np.sin(2 * np.pi * hours / 6) + noise, index=index)
+    assert detect_period(series) < pd.Timedelta("7h")
+    forecast = fourier_forecast(series, "6h", harmonics=4)
+    assert forecast.attrs["period"] == pd.Timedelta("1D") and forecast.attrs["period_source"] == "default"
+    assert "residual variance" in forecast.attrs["period_reason"]
+    future = pd.date_range(index[-1] + pd.Timedelta("5min"), periods=len(forecast), freq="5min")
+    future_hours = (future - index[0]) / pd.Timedelta("1h")
+    truth = 20 + 3 * np.sin(2 * np.pi * future_hours.to_numpy() / 24) + 4 * np.sin(2 * np.pi * future_hours.to_numpy() / 6)
+    assert np.abs(forecast.yhat.to_numpy() - truth).mean() < 1.0
+
+
+def test_a_clear_non_daily_cycle_with_enough_history_replaces_the_default():
+    index, hours = _minutes(5, "10min")
+    series = pd.Series(5 * np.sin(2 * np.pi * hours / 10) + np.random.default_rng(3).normal(0, 1, len(index)), index=index)
+    forecast = fourier_forecast(series, "6h")
+    assert forecast.attrs["period_source"] == "detected"
+    assert forecast.attrs["period"] == pytest.approx(pd.Timedelta("10h"), abs=pd.Timedelta("15min"))
+    assert "cycles" in forecast.attrs["period_reason"]
+    kept = fourier_forecast(series, "6h", default_period="10h")
+    assert kept.attrs["period"] == pytest.approx(pd.Timedelta("10h"), abs=pd.Timedelta("15min"))

@@ -7,7 +7,8 @@ from pydantic import Field
 
 from tsplatform.aggregation import category_series, changed_categories, fill_daily_gaps, series_fingerprints
 from tsplatform.defs.forecasts.partitions import category_partitions
-from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
+from tsplatform.defs.report_links import chart_links, report_link
+from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
 from tsplatform.defs.table_metadata import table_asset_attributes
 from tsplatform.forecasting.models import MODEL_NAMES
 from tsplatform.warehouse import forecasts as forecast_table
@@ -34,6 +35,7 @@ REPORT_CONDITION = FOLLOWS_EVERY_GOOD_UPLOAD & dg.AutomationCondition.all_deps_b
     deps=[dg.AssetKey("invoice_data")],
     group_name="forecasts",
     pool=WAREHOUSE_WRITER_POOL,
+    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
     automation_condition=FOLLOWS_EVERY_GOOD_UPLOAD,
     description="Total sales per category per day from invoice_data; days without sales are 0 "
     "between each category's first and last day. Adds new categories as forecast partitions. "
@@ -96,14 +98,14 @@ class ForecastConfig(dg.Config):
             "backtest MASE, the seasonal naive (flag no_model_beats_seasonal_naive) when no model beats it. "
             "Replaced on refresh.",
             **table_asset_attributes("forecast_data", DOMAIN, {"prophet", "statsmodels"}),
-        ),
+        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
         dg.AssetSpec(
             FORECAST_METRICS,
             deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
             description="Rolling-origin backtest per category, model and origin: sMAPE, MASE, interval coverage.",
             **table_asset_attributes("forecast_metrics", DOMAIN, {"statsmodels"}),
-        ),
+        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -147,7 +149,8 @@ def category_forecasts(
     if failed:
         raise dg.Failure("forecasting failed for " + "; ".join(f"{c}: {e}" for c, e in failed.items()))
 
-    reports = data_folder.paths().reports / "forecasts"
+    reports_root = data_folder.paths().reports
+    reports = reports_root / "forecasts"
     pages, summaries, all_rows = {}, [], []
     with store.transaction() as session:
         for category, result in results.items():
@@ -161,7 +164,7 @@ def category_forecasts(
         pages[category] = _render_chart(category, series[category], result, reports, config.interval)
         for model, messages in result.warnings.items():
             context.log.debug(f"{category} / {model}: {len(messages)} warning(s), first: {messages[0] if messages else ''}")
-    yield from _forecast_results(context, results, summaries, all_rows, pages, config, series)
+    yield from _forecast_results(context, results, summaries, all_rows, pages, config, series, reports_root)
 
 
 def _render_chart(category, history, result, folder, interval):
@@ -186,7 +189,7 @@ def _measured_coverage(results) -> dict[str, dict[str, float | None]]:
     return coverage
 
 
-def _forecast_results(context, results, summaries, all_rows, pages, config, series):
+def _forecast_results(context, results, summaries, all_rows, pages, config, series, reports_root):
     import pandas as pd
 
     summary = pd.concat(summaries, ignore_index=True)
@@ -213,6 +216,8 @@ def _forecast_results(context, results, summaries, all_rows, pages, config, seri
                 "fit_seconds": dg.MetadataValue.json({c: round(r.fit_seconds, 2) for c, r in results.items()}),
                 "charts": dg.MetadataValue.json({c: str(p) for c, p in pages.items()}),
                 **({"chart": dg.MetadataValue.path(str(next(iter(pages.values()))))} if len(pages) == 1 else {}),
+                **chart_links(pages, reports_root),
+                "index_url": report_link(reports_root / "forecasts" / "index.html", reports_root),  # forecast_report writes it
                 "metrics": dg.MetadataValue.md(table.to_markdown(index=False)),
             },
         )
@@ -265,8 +270,9 @@ def forecast_report(warehouse: WarehouseResource, data_folder: DataFolderResourc
 
     with warehouse.open().transaction() as session:
         forecasts, metrics = forecast_table.read_forecasts(session), forecast_table.read_metrics(session)
-    folder = data_folder.paths().reports / "forecasts"
+    reports = data_folder.paths().reports
+    folder = reports / "forecasts"
     entries = index_entries(forecasts, metrics, folder)
     index = render_index(entries, folder / "index.html")
     return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index)), "categories": len(entries),
-                                          "url": dg.MetadataValue.url(index.resolve().as_uri())})
+                                          "url": report_link(index, reports)})

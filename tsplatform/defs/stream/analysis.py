@@ -23,6 +23,9 @@ STATS_COLUMNS = [
     "min_value", "mean_value", "max_value", "median_interval_seconds", "gaps", "largest_gap_seconds",
 ]
 CHART_FOLDER = "sensor_stream"  # under data/reports
+ALARM_HISTORY_EVERY = pd.Timedelta("1min")  # the alarm scan's past, thinned (a 2 readings/s stream: 1 in 120)
+_TABLE_NAMES_OF = {"start": "start_ts", "end": "end_ts"}  # alarm fields: library name -> sensor_alarms column
+_LIBRARY_NAMES_OF = {table: library for library, table in _TABLE_NAMES_OF.items()}
 
 
 def time_span(text: str, what: str) -> pd.Timedelta:
@@ -137,15 +140,20 @@ class AnomalyScan:
     readings_scanned: int
     span: tuple[pd.Timestamp, pd.Timestamp] | None
     skipped: dict[str, str] = field(default_factory=dict)  # sensor -> why it was not scored
+    alarms: pd.DataFrame = field(default_factory=lambda: _no_alarms())  # alarms raised by this scan
+    continued: pd.DataFrame = field(default_factory=lambda: _no_alarms())  # earlier alarms it extended
 
 
 def scan_new_ranges(
-    warehouse: Warehouse, threshold: float, window: str, min_periods: int, run_id: str | None
+    warehouse: Warehouse, threshold: float, window: str, min_periods: int, run_id: str | None,
+    alarm_settings: stream_lib.AlarmSettings | None = None,
 ) -> AnomalyScan:
     """Score the readings of every stored range not scanned yet (with enough readings around them
-    for the rolling window), record the anomalies not seen before, mark the ranges scanned — all in
-    one transaction, so a failed scan leaves its ranges to the next one."""
+    for the rolling window), record the anomalies not seen before, raise or continue alarms
+    (``tsplatform.stream.alarms``), mark the ranges scanned — all in one transaction, so a failed
+    scan leaves its ranges to the next one."""
     detection_window = anomaly_window(window)
+    alarm_settings = alarm_settings or stream_lib.AlarmSettings()
     with warehouse.transaction() as session:
         ranges = sensor_tables.unscanned_ranges(session)
         stamps = pd.concat([ranges["min_ts"], ranges["max_ts"]]).dropna()
@@ -172,8 +180,36 @@ def scan_new_ranges(
             }))
         found = pd.concat(flagged, ignore_index=True) if flagged else _no_anomalies()
         new = sensor_tables.insert_new_anomalies(session, found, run_id)
+        alarms = _scan_alarms(session, core, _utc(low), _utc(high), alarm_settings, run_id)
         sensor_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
-    return AnomalyScan(new, len(found), len(ranges), len(core), (_utc(low), _utc(high)), skipped)
+    raised, continued = alarms[~alarms["continued"]], alarms[alarms["continued"]]
+    return AnomalyScan(new, len(found), len(ranges), len(core), (_utc(low), _utc(high)), skipped, raised, continued)
+
+
+def _scan_alarms(session, core: pd.DataFrame, low: pd.Timestamp, high: pd.Timestamp, settings, run_id) -> pd.DataFrame:
+    """Score the readings of ``low..high`` against their own past and record the alarms they raise
+    or continue (each sensor's latest stored alarm is the one a reading may continue). The past
+    before ``low`` is read thinned to one reading per ``ALARM_HISTORY_EVERY``: a uniform subsample
+    has the errors' distribution, and a fast stream's week stays a few thousand rows per scan."""
+    start = low - settings.lookback()
+    history = sensor_tables.read_readings_thinned(session, start, low, ALARM_HISTORY_EVERY)
+    latest = sensor_tables.latest_alarms(session).set_index("sensor_id")
+    found = []
+    for sensor in sorted(core["sensor_id"].unique()):
+        series = pd.concat([stream_lib.sensor_series(history, sensor), stream_lib.sensor_series(core, sensor)])
+        scored = stream_lib.score_readings(series, settings)
+        inside = scored[(scored.index >= low) & (scored.index <= high)]
+        previous = latest.loc[sensor].rename(_LIBRARY_NAMES_OF) if sensor in latest.index else None
+        alarms = stream_lib.group_alarms(inside, settings.cooldown, previous)
+        if len(alarms):
+            found.append(alarms.rename(columns=_TABLE_NAMES_OF).assign(sensor_id=sensor))
+    if not found:
+        return _no_alarms()
+    alarms = pd.concat(found, ignore_index=True)
+    alarms["cooldown_seconds"] = pd.Timedelta(settings.cooldown).total_seconds()
+    alarms["continued"] = alarms["continued"].astype(bool)
+    sensor_tables.record_alarms(session, alarms, run_id)
+    return alarms
 
 
 def _window_label(window) -> str:
@@ -201,6 +237,12 @@ def _no_anomalies() -> pd.DataFrame:
     return pd.DataFrame(columns=["sensor_id", "ts", "value", "score", "threshold", "detection_window"])
 
 
+def _no_alarms() -> pd.DataFrame:
+    fields = [_TABLE_NAMES_OF.get(name, name) for name in stream_lib.ALARM_COLUMNS]
+    columns = ["sensor_id", *fields, "cooldown_seconds", "continued"]
+    return pd.DataFrame(columns=columns).astype({"continued": bool})
+
+
 def _utc(moment) -> pd.Timestamp:
     stamp = pd.Timestamp(moment)
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
@@ -220,6 +262,7 @@ def refresh_forecasts(
     warehouse: Warehouse,
     *,
     period: str,
+    default_period: str = "1D",
     harmonics: int,
     horizon: str,
     lookback: pd.Timedelta,
@@ -230,6 +273,7 @@ def refresh_forecasts(
     """Fit ``fourier_forecast`` per sensor on the last ``lookback`` of data (averaged onto a
     ``resample`` grid when the sensor is sampled more finely) and replace ``sensor_forecast``."""
     chosen_period = None if str(period).strip().lower() in ("", "auto") else str(time_span(period, "period"))
+    default = time_span(default_period, "default_period")
     time_span(horizon, "horizon")
     every = time_span(resample, "resample") if str(resample).strip() else None
     with warehouse.transaction() as session:
@@ -243,7 +287,8 @@ def refresh_forecasts(
             series = stream_lib.downsample(stream_lib.sensor_series(records, sensor), every)
             try:
                 forecast = stream_lib.fourier_forecast(
-                    series, horizon, period=chosen_period, harmonics=harmonics, interval=interval
+                    series, horizon, period=chosen_period, harmonics=harmonics, interval=interval,
+                    default_period=default,
                 )
             except ValueError as problem:
                 problems[sensor] = str(problem)
@@ -251,19 +296,20 @@ def refresh_forecasts(
             attrs = forecast.attrs
             models[sensor] = {
                 "period": str(attrs["period"]), "period_source": attrs["period_source"],
-                "harmonics": int(attrs["harmonics"]), "sampling_interval": str(attrs["sampling_interval"]),
+                "period_reason": attrs["period_reason"], "harmonics": int(attrs["harmonics"]), "sampling_interval": str(attrs["sampling_interval"]),
                 "points_fitted": int(len(series)), "horizon_points": int(len(forecast)),
             }
             parts.append(pd.DataFrame({
                 "sensor_id": sensor, "ds": forecast["ds"], "yhat": forecast["yhat"],
                 "lower_bound": forecast["lower"], "upper_bound": forecast["upper"],
                 "interval_level": float(attrs["interval"]), "period_seconds": _seconds(attrs["period"]),
-                "period_source": attrs["period_source"], "harmonics": int(attrs["harmonics"]),
+                "period_source": attrs["period_source"], "period_reason": attrs["period_reason"],
+                "harmonics": int(attrs["harmonics"]),
                 "sampling_seconds": _seconds(attrs["sampling_interval"]),
             }))
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[
             "sensor_id", "ds", "yhat", "lower_bound", "upper_bound", "interval_level", "period_seconds",
-            "period_source", "harmonics", "sampling_seconds",
+            "period_source", "period_reason", "harmonics", "sampling_seconds",
         ])
         sensor_tables.replace_forecast(session, table, run_id)
     return ForecastRefresh(table, models, problems)
@@ -337,6 +383,7 @@ def _forecast_frame(forecasts: pd.DataFrame | None, sensor: str) -> pd.DataFrame
     })
     if len(rows):
         frame.attrs.update(
-            interval=float(rows["interval_level"].iloc[0]), period=pd.Timedelta(seconds=float(rows["period_seconds"].iloc[0]))
+            interval=float(rows["interval_level"].iloc[0]), period=pd.Timedelta(seconds=float(rows["period_seconds"].iloc[0])),
+            period_reason=rows["period_reason"].iloc[0] if "period_reason" in rows else None,
         )
     return frame

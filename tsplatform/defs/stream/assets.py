@@ -14,9 +14,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
+from tsplatform.defs.report_links import chart_links, report_link
+from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
 from tsplatform.defs.stream import analysis
 from tsplatform.defs.stream.checks import (
+    alarms_markdown,
     anomalies_markdown,
     anomaly_check_result,
     no_new_anomalies_spec,
@@ -26,7 +28,8 @@ from tsplatform.defs.stream.checks import (
 )
 from tsplatform.defs.stream.ingest import ingest_range, reject_reasons, rejects_preview
 from tsplatform.defs.table_metadata import OWNERS, table_asset_attributes
-from tsplatform.stream import JsonlSegmentSource, MissingSegmentError
+from tsplatform.stream import AlarmSettings, MissingSegmentError
+from tsplatform.stream.address import open_source
 
 GROUP = "sensor_stream"
 INGEST_STEP = "ingest_sensor_readings"
@@ -82,10 +85,20 @@ class AnomalyConfig(dg.Config):
         description="Rolling window: a count of readings (41) or a duration (2h); empty = 21 sampling intervals.",
     )
     min_periods: int = Field(default=5, description="Readings a window needs before its reading is scored.")
+    # Alarms (tsplatform.stream.alarms, measured on NAB: benchmarks/alarms.py): the check reports these.
+    alarm_threshold: float = Field(default=8.0, description="Alarm bar in robust standard deviations (raised "
+                                   "further for a sensor whose history has larger spikes).")
+    alarm_cooldown: str = Field(default="1D", description="Anomalous readings closer than this are one alarm.")
+    alarm_history: str = Field(default="7D", description="The past the alarm thresholds are taken from.")
 
 
 class ForecastConfig(dg.Config):
-    period: str = Field(default="auto", description="Cycle length (1D, 12h) or auto (detected; one day if none stands out).")
+    period: str = Field(
+        default="auto",
+        description="Cycle length (1D, 12h: used as given) or auto: default_period unless detection finds another "
+        "cycle over at least 3 cycles of history that fits clearly better.",
+    )
+    default_period: str = Field(default="1D", description="The configured cycle that auto keeps without clear evidence.")
     harmonics: int = Field(default=3, description="Sine/cosine pairs of the period.")
     horizon: str = Field(default="6h", description="How far past each sensor's last reading to forecast.")
     lookback: str = Field(default="7D", description="Fit on this much of the newest data.")
@@ -115,14 +128,14 @@ def _span(text: str, what: str) -> pd.Timedelta:
             description="Every valid stream reading, once per (sensor_id, ts); stored by cursor range, idempotently.",
             group_name=GROUP,
             **table_asset_attributes("sensor_readings", DOMAIN, {"pandas"}, READING_COLUMN_DESCRIPTIONS),
-        ),
+        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
         dg.AssetSpec(
             REJECTED_READINGS,
             description="Stream lines that did not become readings: malformed or torn lines, and second readings "
             "for a (sensor_id, ts) already stored; with segment, byte offset, reason and the line.",
             group_name=GROUP,
             **table_asset_attributes("rejected_readings", DOMAIN),
-        ),
+        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
     ],
     check_specs=[stream_lines_are_readings_spec(SENSOR_READINGS)],
     pool=WAREHOUSE_WRITER_POOL,
@@ -135,7 +148,7 @@ def ingest_sensor_readings(
 ):
     """Read one cursor range of the stream and store it in one transaction (readings, rejected lines,
     ledger row in sensor_stream_ranges)."""
-    source = JsonlSegmentSource(data_folder.paths().stream)
+    source = open_source(data_folder.paths().stream)  # TSPLATFORM_STREAM_URL: the folder or a NATS stream
     try:
         outcome = ingest_range(warehouse.open(), source, config.start, config.end, context.run_id)
     except (ValueError, MissingSegmentError) as problem:
@@ -195,6 +208,7 @@ def ingest_sensor_readings(
     deps=[SENSOR_READINGS],
     **table_asset_attributes("sensor_stats", DOMAIN, {"pandas"}),
     pool=WAREHOUSE_WRITER_POOL,
+    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_stats(context: dg.AssetExecutionContext, config: SensorStatsConfig, warehouse: WarehouseResource):
     if config.gap_factor <= 1:
@@ -232,19 +246,26 @@ def _finite(value) -> float:
 @dg.asset(
     key=SENSOR_ANOMALIES,
     description="Spikes found by a robust rolling z-score (median/MAD) in newly stored readings; one row per "
-    "anomaly with its score. The check no_new_anomalies fails when a scan finds new ones.",
+    "anomaly with its score. The same scan raises alarm events (table sensor_alarms); the check "
+    "no_new_anomalies fails when a scan raises new alarms.",
     group_name=GROUP,
     deps=[SENSOR_READINGS],
     **table_asset_attributes("sensor_anomalies", DOMAIN, {"pandas"}),
     check_specs=[no_new_anomalies_spec(SENSOR_ANOMALIES)],
     pool=WAREHOUSE_WRITER_POOL,
+    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
-def sensor_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, warehouse: WarehouseResource):
+def sensor_anomalies(
+    context: dg.AssetExecutionContext, config: AnomalyConfig, warehouse: WarehouseResource, data_folder: DataFolderResource
+):
     if config.threshold <= 0 or config.min_periods < 1:
         raise dg.Failure(description="threshold must be positive and min_periods at least 1", allow_retries=False)
     try:
+        alarm_settings = AlarmSettings(
+            threshold=config.alarm_threshold, cooldown=config.alarm_cooldown, history=config.alarm_history
+        )
         scan = analysis.scan_new_ranges(
-            warehouse.open(), config.threshold, config.window, config.min_periods, context.run_id
+            warehouse.open(), config.threshold, config.window, config.min_periods, context.run_id, alarm_settings
         )
     except ValueError as problem:
         raise dg.Failure(description=f"anomaly detection: {problem}", allow_retries=False) from problem
@@ -254,6 +275,9 @@ def sensor_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, w
         context.log.warning(f"{len(scan.new)} new anomalies:\n{anomalies_markdown(scan.new)}")
     else:
         context.log.info(f"no new anomalies in {scan.readings_scanned} readings of {scan.ranges_scanned} range(s)")
+    reports = data_folder.paths().reports
+    if len(scan.alarms):
+        context.log.warning(f"{len(scan.alarms)} new alarm(s):\n{alarms_markdown(scan.alarms, reports)}")
     return dg.MaterializeResult(
         metadata={
             "num_new_anomalies": len(scan.new),
@@ -264,8 +288,11 @@ def sensor_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, w
             "scanned_to": str(scan.span[1]) if scan.span else "nothing new",
             "threshold": float(config.threshold),
             "new_anomalies": dg.MetadataValue.md(anomalies_markdown(scan.new)),
+            "num_new_alarms": len(scan.alarms),
+            "num_continued_alarms": len(scan.continued),
+            "new_alarms": dg.MetadataValue.md(alarms_markdown(scan.alarms, reports)),
         },
-        check_results=[anomaly_check_result(SENSOR_ANOMALIES, scan, config.threshold)],
+        check_results=[anomaly_check_result(SENSOR_ANOMALIES, scan, reports)],
     )
 
 
@@ -276,6 +303,7 @@ def sensor_anomalies(context: dg.AssetExecutionContext, config: AnomalyConfig, w
     deps=[SENSOR_READINGS],
     **table_asset_attributes("sensor_smoothed", DOMAIN, {"pandas"}),
     pool=WAREHOUSE_WRITER_POOL,
+    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, warehouse: WarehouseResource):
     lookback = _span(config.lookback, "lookback")
@@ -301,6 +329,7 @@ def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, 
     deps=[SENSOR_READINGS],
     **table_asset_attributes("sensor_forecast", DOMAIN, {"statsmodels"}),
     pool=WAREHOUSE_WRITER_POOL,
+    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource):
     if config.harmonics < 0 or not 0 < config.interval < 1:
@@ -309,6 +338,7 @@ def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, w
         refresh = analysis.refresh_forecasts(
             warehouse.open(),
             period=config.period,
+            default_period=config.default_period,
             harmonics=config.harmonics,
             horizon=config.horizon,
             lookback=_span(config.lookback, "lookback"),
@@ -321,7 +351,7 @@ def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, w
     for sensor, problem in refresh.problems.items():
         context.log.warning(f"{sensor}: no forecast ({problem})")
     for sensor, model in refresh.models.items():
-        context.log.info(f"{sensor}: period {model['period']} ({model['period_source']}), {model['harmonics']} harmonics, "
+        context.log.info(f"{sensor}: period {model['period']} ({model['period_reason']}), {model['harmonics']} harmonics, "
                          f"{model['points_fitted']} points fitted, {model['horizon_points']} forecast")
     table = refresh.table
     return dg.MaterializeResult(
@@ -355,15 +385,15 @@ def sensor_charts(
 ):
     if config.max_points < 2:
         raise dg.Failure(description="max_points must be at least 2", allow_retries=False)
-    charts = analysis.render_charts(
-        warehouse.open(), data_folder.paths().reports, _span(config.lookback, "lookback"), config.max_points
-    )
+    reports = data_folder.paths().reports
+    charts = analysis.render_charts(warehouse.open(), reports, _span(config.lookback, "lookback"), config.max_points)
     context.log.info(f"wrote {len(charts.charts)} chart(s); index: {charts.index}")
     metadata = {
         "index": dg.MetadataValue.path(str(charts.index)),
-        "index_url": dg.MetadataValue.url(charts.index.resolve().as_uri()),
+        "index_url": report_link(charts.index, reports),
         "num_charts": len(charts.charts),
     }
     for sensor, path in list(charts.charts.items())[:MAX_SENSOR_METADATA]:
         metadata[f"chart {sensor}"] = dg.MetadataValue.path(str(path))
+    metadata.update(chart_links(charts.charts, reports))
     return dg.MaterializeResult(metadata=metadata)

@@ -1,8 +1,10 @@
 """The sensor stream's asset checks: evaluated inside the assets (they know what is new), built here.
 
-- ``no_new_anomalies`` on ``sensor_anomalies`` (ERROR): fails when a scan records anomalies not
-  seen before; the anomalies (sensor, time, value, score) are its metadata.
-  Not blocking: a spike is a finding in valid data, and the charts downstream are where it is shown.
+- ``no_new_anomalies`` on ``sensor_anomalies`` (ERROR): fails when a scan raises alarms
+  (``tsplatform.stream.alarms``: anomalous readings less than a cool-down apart are one alarm);
+  its metadata lists each new alarm (sensor, start, peak score, a link to the sensor's chart), not
+  every flagged reading. Readings that only continue an earlier alarm do not fail it again.
+  Not blocking: an alarm is a finding in valid data, and the charts downstream are where it is shown.
 - ``stream_lines_are_readings`` on ``sensor_readings`` (blocking): WARN when the ingested range had
   malformed lines or duplicate (sensor_id, ts) readings (they are in ``rejected_readings``, the rest
   goes on); ERROR when the tables do not hold what the range's counts say: sensor_readings must hold
@@ -11,11 +13,14 @@
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from tsplatform.defs.stream.analysis import AnomalyScan
+from tsplatform import settings
+from tsplatform.defs.stream.analysis import CHART_FOLDER, AnomalyScan
+from tsplatform.stream import chart_file_name
 from tsplatform.defs.stream.ingest import IngestOutcome, reject_reasons, rejects_preview
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import accounting as table_accounting
@@ -30,8 +35,10 @@ def no_new_anomalies_spec(asset: dg.AssetKey) -> dg.AssetCheckSpec:
         NO_NEW_ANOMALIES,
         asset=asset,
         description=(
-            "Fails when the readings stored since the last scan contain spikes not recorded before "
-            "(|robust z-score| above the threshold); the new anomalies are listed in the check's metadata."
+            "Fails when the readings stored since the last scan raise an alarm: readings far from what "
+            "their own past predicted (beyond a threshold set by the sensor's history), those less than a "
+            "cool-down apart counted as one alarm. Each new alarm (sensor, start, peak score, chart link) "
+            "is in the check's metadata; readings continuing an open alarm do not fail it again."
         ),
     )
 
@@ -61,23 +68,48 @@ def anomalies_markdown(anomalies: pd.DataFrame, limit: int = PREVIEW_ROWS) -> st
     return text
 
 
-def anomaly_check_result(asset: dg.AssetKey, scan: AnomalyScan, threshold: float) -> dg.AssetCheckResult:
-    new = scan.new
-    per_sensor = new["sensor_id"].value_counts().sort_index() if len(new) else pd.Series(dtype=int)
+def chart_url(sensor: str, reports: Path) -> str:
+    """Where a browser opens the sensor's chart page (``tsplatform serve`` serves the reports)."""
+    return settings.report_url(Path(reports) / CHART_FOLDER / chart_file_name(sensor), reports)
+
+
+def alarms_markdown(alarms: pd.DataFrame, reports: Path, limit: int = PREVIEW_ROWS) -> str:
+    """One row per alarm: sensor, start, peak time, peak score against its threshold, readings, chart."""
+    if alarms.empty:
+        return "none"
+    shown = alarms.sort_values(["start_ts", "sensor_id"]).head(limit)
+    lines = ["| sensor | start | peak | peak score | threshold | readings | chart |", "|---|---|---|---|---|---|---|"]
+    for row in shown.itertuples(index=False):
+        lines.append(
+            f"| {row.sensor_id} | {row.start_ts} | {row.peak_ts} | {row.peak_score:.1f} | {row.threshold:.1f} | "
+            f"{int(row.readings)} | [chart]({chart_url(row.sensor_id, reports)}) |"
+        )
+    if len(alarms) > limit:
+        lines.append(f"\n… and {len(alarms) - limit} more")
+    return "\n".join(lines)
+
+
+def anomaly_check_result(asset: dg.AssetKey, scan: AnomalyScan, reports: Path) -> dg.AssetCheckResult:
+    raised, continued = scan.alarms, scan.continued
+    per_sensor = raised["sensor_id"].value_counts().sort_index() if len(raised) else pd.Series(dtype=int)
+    first = raised.sort_values("start_ts").iloc[0] if len(raised) else None
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name=NO_NEW_ANOMALIES,
-        passed=new.empty,
+        passed=raised.empty,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            f"{len(new)} new anomal{'y' if len(new) == 1 else 'ies'} (|score| > {threshold:g})" if len(new)
-            else "no new anomalies"
+            f"{len(raised)} new alarm{'' if len(raised) == 1 else 's'}, the first on {first.sensor_id} at "
+            f"{first.start_ts} (peak score {first.peak_score:.1f})" if first is not None
+            else f"no new alarms ({len(continued)} continued)" if len(continued) else "no new alarms"
         ),
         metadata={
-            "num_new_anomalies": len(new),
-            "threshold": float(threshold),
-            "anomalies": dg.MetadataValue.md(anomalies_markdown(new)),
+            "num_new_alarms": len(raised),
+            "alarms": dg.MetadataValue.md(alarms_markdown(raised, reports)),
+            "num_continued_alarms": len(continued),
+            "continued_alarms": dg.MetadataValue.md(alarms_markdown(continued, reports)),
             "per_sensor": dg.MetadataValue.json({str(k): int(v) for k, v in per_sensor.items()}),
+            "num_new_flagged_readings": len(scan.new),
             "readings_scanned": scan.readings_scanned,
         },
     )

@@ -11,6 +11,10 @@ failed). A range leaves ``pending`` only when a run stored it (its ingest step s
 warehouse ledger covers it), so a failed run can never make its range be skipped. A bare stream
 cursor (``{"segment": ..., "offset": ...}``) is accepted as a cursor too, so an operator can set
 the sensor to any point of the stream from the UI.
+
+On a broker stream (``TSPLATFORM_STREAM_URL=nats://…``) the cursors are ``SequenceCursor``s
+(``{"stream":"READINGS","seq":120}``), ranges are cut by message count and run keys read
+``sensor_stream:READINGS:0..120``; everything else is the same.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 from dataclasses import dataclass, field, replace
 
 from tsplatform.stream import Cursor
+from tsplatform.stream.cursor import SequenceCursor, cursor_from_string
 from tsplatform.stream.segments import segment_sequence
 from tsplatform.warehouse.sensors import StreamRange
 
@@ -26,6 +31,7 @@ RUN_KEY_PREFIX = "sensor_stream"
 MAX_RANGE_BYTES = 256 * 1024 * 1024  # ~3 million readings: what one run reads at most
 MAX_PENDING_RANGES = 4  # no new range is asked for while this many are unconfirmed (no pile-up)
 MAX_ATTEMPTS = 5  # runs per range (1 + 4 retries) before the sensor stops retrying it by itself
+MAX_RANGE_MESSAGES = 200_000  # a broker range: ~25 s of fetching for one run
 
 
 @dataclass(frozen=True)
@@ -37,14 +43,14 @@ class PendingRange:
 
     @property
     def base_key(self) -> str:
-        return range_key(Cursor.from_string(self.start), Cursor.from_string(self.end))
+        return range_key(cursor_from_string(self.start), cursor_from_string(self.end))
 
     @property
     def run_key(self) -> str:
         return self.base_key if self.attempt == 0 else f"{self.base_key}#retry{self.attempt}"
 
     def stream_range(self) -> StreamRange:
-        return stream_range(Cursor.from_string(self.start), Cursor.from_string(self.end))
+        return stream_range(cursor_from_string(self.start), cursor_from_string(self.end))
 
     def retried(self) -> "PendingRange":
         return replace(self, attempt=self.attempt + 1)
@@ -58,51 +64,60 @@ class PendingRange:
 
 @dataclass
 class SensorState:
-    next: Cursor = field(default_factory=Cursor)
+    next: Cursor | SequenceCursor = field(default_factory=Cursor)
     pending: list[PendingRange] = field(default_factory=list)
 
     @classmethod
-    def from_string(cls, text: str | None) -> "SensorState":
+    def from_string(cls, text: str | None, beginning: Cursor | SequenceCursor | None = None) -> "SensorState":
+        """Parse a sensor cursor; an empty one starts at ``beginning`` (default: the folder's)."""
         if not text:
-            return cls()
+            return cls(beginning if beginning is not None else Cursor())
         try:
             payload = json.loads(text)
         except ValueError:
             raise ValueError(f"sensor cursor is not JSON: {text!r}") from None
-        if isinstance(payload, dict) and set(payload) == {"segment", "offset"}:
-            return cls(Cursor.from_string(text))  # a bare stream cursor set by hand
+        if isinstance(payload, dict) and set(payload) in ({"segment", "offset"}, {"stream", "seq"}):
+            return cls(cursor_from_string(text))  # a bare stream cursor set by hand
         if not isinstance(payload, dict) or "next" not in payload:
             raise ValueError(f"sensor cursor needs a 'next' stream cursor: {text!r}")
         nxt = payload["next"]
-        position = Cursor.from_string(json.dumps(nxt) if isinstance(nxt, dict) else nxt)
+        position = cursor_from_string(json.dumps(nxt) if isinstance(nxt, dict) else nxt)
         pending = []
         for item in payload.get("pending", []):
             entry = PendingRange(
                 str(item["start"]), str(item["end"]), int(item.get("attempt", 0)), bool(item.get("gave_up", False))
             )
-            Cursor.from_string(entry.start), Cursor.from_string(entry.end)  # validate
+            cursor_from_string(entry.start), cursor_from_string(entry.end)  # validate
             pending.append(entry)
         return cls(position, pending)
 
     def to_string(self) -> str:
         payload = {
-            "next": {"segment": self.next.segment, "offset": self.next.offset},
+            "next": json.loads(self.next.to_string()),
             "pending": [entry.to_json() for entry in self.pending],
         }
         return json.dumps(payload, separators=(",", ":"))
 
 
-def position_label(cursor: Cursor) -> str:
-    """``3@5120`` for (segment 3, offset 5120); ``0@0`` is the beginning."""
+def position_label(cursor: Cursor | SequenceCursor) -> str:
+    """``3@5120`` for (segment 3, offset 5120); ``0@0`` is the beginning. A broker position: its sequence."""
+    if isinstance(cursor, SequenceCursor):
+        return str(cursor.seq)
     return f"{segment_sequence(cursor.segment) if cursor.segment else 0}@{cursor.offset}"
 
 
-def range_key(start: Cursor, end: Cursor) -> str:
-    """The run key of a range: ``sensor_stream:1@0..3@5120``. Retries append ``#retry<n>``."""
-    return f"{RUN_KEY_PREFIX}:{position_label(start)}..{position_label(end)}"
+def range_key(start: Cursor | SequenceCursor, end: Cursor | SequenceCursor) -> str:
+    """The run key of a range: ``sensor_stream:1@0..3@5120`` (broker: ``sensor_stream:READINGS:0..120``).
+    Retries append ``#retry<n>``."""
+    stream = f"{start.stream}:" if isinstance(start, SequenceCursor) else ""
+    return f"{RUN_KEY_PREFIX}:{stream}{position_label(start)}..{position_label(end)}"
 
 
-def stream_range(start: Cursor, end: Cursor) -> StreamRange:
+def stream_range(start: Cursor | SequenceCursor, end: Cursor | SequenceCursor) -> StreamRange:
+    if isinstance(start, SequenceCursor):  # ledger positions (0, seq), kept apart by the key prefix
+        prefix = start.to_string().split('"seq"')[0]
+        return StreamRange(start.to_string(), end.to_string(), 0, start.seq, 0, end.seq, prefix)
+
     def sequence(cursor: Cursor) -> int:
         return segment_sequence(cursor.segment) if cursor.segment else 0
 
@@ -137,4 +152,20 @@ def plan_ranges(
             start, used = cut, 0
         used += length
     ranges.append((start, latest))
+    return ranges
+
+
+def plan_sequence_ranges(
+    position: SequenceCursor, latest: SequenceCursor, *, max_messages: int = MAX_RANGE_MESSAGES,
+    max_ranges: int = MAX_PENDING_RANGES,
+) -> list[tuple[SequenceCursor, SequenceCursor]]:
+    """Split ``[position, latest)`` of a broker stream into ranges of at most ``max_messages``."""
+    if not position < latest or max_ranges < 1:
+        return []
+    ranges = []
+    start = position.seq
+    while start < latest.seq and len(ranges) < max_ranges:
+        stop = min(start + max_messages, latest.seq)
+        ranges.append((SequenceCursor(position.stream, start), SequenceCursor(position.stream, stop)))
+        start = stop
     return ranges

@@ -14,8 +14,13 @@ Each tick (every ``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS``, default 30 s):
    past 256 MiB), unless 4 ranges are still unconfirmed (then the backlog waits, in the stream,
    and is asked for as one range later).
 
-The tick reads two directory listings and the Dagster run storage; it opens the warehouse only
-when a run has failed. Exactly-once: every range is asked for until a run stored it
+The stream is the one ``TSPLATFORM_STREAM_URL`` names (``tsplatform.stream.address``): the JSON
+Lines folder by default, or a NATS JetStream stream, whose cursor is the message sequence (ranges
+of at most 200,000 messages). A sensor cursor of another stream than the configured one fails the
+tick with a clear message: reset the cursor after changing the variable.
+
+The tick reads two directory listings (or one stream info) and the Dagster run storage; it opens
+the warehouse only when a run has failed. Exactly-once: every range is asked for until a run stored it
 (at-least-once), and storing is idempotent on (sensor_id, ts) with the line's position telling a
 re-delivery from a genuine duplicate — so nothing is lost and nothing is stored twice.
 """
@@ -35,8 +40,10 @@ from tsplatform.defs.stream.planning import (
     PendingRange,
     SensorState,
     plan_ranges,
+    plan_sequence_ranges,
 )
 from tsplatform.stream import JsonlSegmentSource, ReadingSource
+from tsplatform.stream.address import STREAM_URL_VARIABLE, open_source
 from tsplatform.warehouse import sensors as sensor_tables
 
 STREAM_SENSOR_NAME = "sensor_stream_sensor"
@@ -109,10 +116,25 @@ def stored_per_ledger(warehouse: WarehouseResource, entries: list[PendingRange],
         return set()
 
 
+def sensor_state(source: ReadingSource, text: str | None) -> SensorState:
+    """The stored cursor, checked to belong to the configured stream."""
+    state = SensorState.from_string(text, source.earliest_cursor())
+    try:
+        for cursor in [state.next.to_string(), *(c for e in state.pending for c in (e.start, e.end))]:
+            source.parse_cursor(cursor)
+    except ValueError as problem:
+        raise ValueError(
+            f"the sensor cursor is not a position of the configured stream ({STREAM_URL_VARIABLE} changed?): {problem}. "
+            "Reset the sensor's cursor to read the configured stream from its beginning (storage is idempotent)."
+        ) from None
+    return state
+
+
 def evaluate_stream(
-    context: dg.SensorEvaluationContext, source: ReadingSource, segment_sizes, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext, source: ReadingSource, split, warehouse: WarehouseResource
 ) -> dg.SensorResult:
-    state = SensorState.from_string(context.cursor)
+    """One tick; ``split(position, latest, max_ranges)`` cuts the new readings into ranges."""
+    state = sensor_state(source, context.cursor)
     requests: list[dg.RunRequest] = []
     kept: list[PendingRange] = []
     failed: list[PendingRange] = []
@@ -151,14 +173,14 @@ def evaluate_stream(
     active = sum(not entry.gave_up for entry in kept)
     if latest < position:
         context.log.warning(
-            f"the stream folder ends at {latest}, before the sensor cursor {position}: was it replaced? "
+            f"the stream ends at {latest}, before the sensor cursor {position}: was it replaced? "
             "Reset the sensor cursor to read it from the beginning (storage is idempotent)."
         )
     elif position < latest:
         room = MAX_PENDING_RANGES - active
         if room <= 0:
             context.log.info(f"{active} ranges still unconfirmed; new readings wait for the next tick")
-        for start, end in plan_ranges(position, latest, segment_sizes(), max_ranges=max(room, 0)):
+        for start, end in split(position, latest, max(room, 0)):
             entry = PendingRange(start.to_string(), end.to_string())
             kept.append(entry)
             requests.append(range_request(entry))
@@ -176,16 +198,20 @@ def evaluate_stream(
     job=sensor_stream_ingest_job,
     minimum_interval_seconds=STREAM_SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Asks for one run per new cursor range of the sensor stream (data/stream); re-asks for ranges "
+    description="Asks for one run per new cursor range of the sensor stream (data/stream, or the NATS stream of "
+    "TSPLATFORM_STREAM_URL); re-asks for ranges "
     "whose run failed until they are stored. Cursor: next stream position + ranges awaiting storage.",
 )
 def sensor_stream_sensor(
     context: dg.SensorEvaluationContext, data_folder: DataFolderResource, warehouse: WarehouseResource
 ) -> dg.SensorResult:
     folder = data_folder.paths().stream
-    source = JsonlSegmentSource(folder)
+    source = open_source(folder)
+    if not isinstance(source, JsonlSegmentSource):
+        return evaluate_stream(context, source, lambda a, b, room: plan_sequence_ranges(a, b, max_ranges=room), warehouse)
 
-    def segment_sizes() -> list[tuple[str, int]]:
-        return [(name, (folder / name).stat().st_size) for name in source.segments()]
+    def split(position, latest, room):
+        sizes = [(name, (folder / name).stat().st_size) for name in source.segments()]
+        return plan_ranges(position, latest, sizes, max_ranges=room)
 
-    return evaluate_stream(context, source, segment_sizes, warehouse)
+    return evaluate_stream(context, source, split, warehouse)
