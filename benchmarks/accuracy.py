@@ -44,7 +44,7 @@ import numpy as np
 
 from benchmarks import m4
 from benchmarks.common import Sizes, Stopwatch, cores
-from benchmarks.report import Figure
+from benchmarks.report import Figure, text_table
 
 CASE = "7 accuracy"
 INTERVAL = 0.95
@@ -339,12 +339,7 @@ def wide_table(summary, markdown: bool = False) -> str:
         for name, value in published.items():
             if name not in PUBLISHED_NAME.values():
                 body.append([dataset, f"{name} (published)", "", "", "", "", "", "", "", "", f"{value:.3f}"])
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
-    widths = [max(len(cell) for cell in column) for column in zip(header, *body)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, ["-" * w for w in widths], *body])
+    return text_table(header, body, markdown)
 
 
 def measure(subset: Subset, workers: int | None = None, models: tuple[str, ...] = ()):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import nab
-from benchmarks.report import Figure
+from benchmarks.report import Figure, text_table
 
 CASE = "9 alarms"
 TARGET_CAUGHT, TARGET_PER_THOUSAND = 0.75, 0.25
@@ -145,14 +145,14 @@ def file_table(result: dict, markdown: bool = False) -> str:
             f"{old.false_alarms:,} ({flagged:,} readings) / {new.false_alarms}",
             f"{old.per_thousand:.2f} / {new.per_thousand:.2f}", f"{old_nab:.1f} / {new_nab:.1f}",
         ])
-    return _render(header, body, markdown)
+    return text_table(header, body, markdown)
 
 
 def sensitivity_table(rows, markdown: bool = False) -> str:
     header = ["setting", "value", "caught", "false-alarm events", "per 1,000", "NAB score"]
     body = [[name, str(value), f"{t.caught}/{t.windows} ({t.caught / t.windows:.0%})", str(t.false_alarms),
              f"{t.per_thousand:.2f}", f"{score:.1f}"] for name, value, t, score in rows]
-    return _render(header, body, markdown)
+    return text_table(header, body, markdown)
 
 
 def figures(result: dict, generator: dict, seconds: float) -> list[Figure]:
@@ -195,13 +195,6 @@ def run(sizes) -> list[Figure]:
     return figures(result, generator, time.perf_counter() - started)
 
 
-def _render(header: list[str], body: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
-    widths = [max(len(cell) for cell in column) for column in zip(header, *body)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, ["-" * w for w in widths], *body])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -157,3 +157,13 @@ def dump(figures: list[Figure]) -> str:
 
 def load(text: str) -> list[Figure]:
     return [Figure.from_dict(item) for item in json.loads(text)]
+
+
+def text_table(header: list[str], body: list[list[str]], markdown: bool = False) -> str:
+    """A wide table of strings: Markdown (for RESULTS.md) or aligned columns (for a terminal)."""
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+    widths = [max(len(cell) for cell in column) for column in zip(header, *body)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in [header, ["-" * w for w in widths], *body])

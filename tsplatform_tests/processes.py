@@ -1,9 +1,14 @@
-"""Finding the processes a test started, orphans included: each carries a marker in its environment."""
+"""The processes and servers a test relies on: finding the ones it started (orphans included: each
+carries a marker in its environment), stopping them, and what to do when a server is missing."""
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 MARKER = "TSPLATFORM_TEST_PROCESS_MARK"
 
@@ -42,3 +47,34 @@ def kill_leftovers(mark: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def missing_in_ci(message: str):
+    """A server or binary a test needs is not there: skip locally, fail in CI (``CI`` set)."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def chromium() -> str:
+    """Debian's chromium (``make browser`` installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        missing_in_ci("Debian's chromium is not installed (make browser installs it)")
+    return found
+
+
+def stop_groups(processes: list[subprocess.Popen], seconds: float = 30) -> None:
+    """SIGTERM to each process group started with ``start_new_session``; SIGKILL what outlives ``seconds``."""
+    for process in processes:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for process in processes:
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -241,6 +241,47 @@ def status() -> None:
     click.echo("writer: " + (f"{holder.get('role', '?')} (pid {holder.get('pid', '?')})" if holder is not None else "none"))
 
 
+class RetentionAge(click.ParamType):
+    """A retention age: a duration (7D, 36h) or 0/off."""
+
+    name = "age"
+
+    def convert(self, value, param, ctx):
+        from tsplatform.stream.retention import parse_retention
+
+        try:
+            return parse_retention(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+@stream.command()
+@click.option("--older-than", type=RetentionAge(), default=None,
+              help="Age of the newest reading past which a segment goes [default: TSPLATFORM_STREAM_RETENTION or 7D].")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def prune(older_than, dry_run) -> None:
+    """Remove sealed, fully stored segments older than the retention age (the folder only, not JetStream)."""
+    from tsplatform.settings import data_paths, warehouse_url
+    from tsplatform.stream import retention
+    from tsplatform.warehouse import open_warehouse
+
+    ctx = click.get_current_context()
+    from_option = ctx.get_parameter_source("older_than") == click.core.ParameterSource.COMMANDLINE
+    try:
+        max_age = older_than if from_option else retention.retention_from_environment()
+    except ValueError as error:
+        raise click.ClickException(f"{retention.RETENTION_VARIABLE}: {error}") from None
+    if max_age is None:
+        click.echo("Retention is off: every segment is kept.")
+        return
+    outcome = retention.prune(open_warehouse(warehouse_url()), data_paths().stream, max_age, dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    for segment in outcome.segments:
+        click.echo(f"{verb} {segment.name} ({segment.size} bytes, newest {segment.age_from} {segment.newest:%Y-%m-%d %H:%M:%S} UTC)")
+    click.echo(f"{verb} {len(outcome.segments)} segment(s), {outcome.bytes / 1e6:.1f} MB, older than "
+               f"{show_span(max_age)}; {outcome.kept} segment(s) kept.")
+
+
 class _writer:
     """A SegmentWriter (or, with ``TSPLATFORM_STREAM_URL=nats://…``, a JetStreamWriter) and a
     StopSignal together; a busy folder, an unreachable broker and a reading the broker did not

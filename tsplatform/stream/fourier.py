@@ -62,14 +62,18 @@ def fourier_forecast(
     period_used, source, reason = _resolve_period(values, period, pd.Timedelta(default_period), step, harmonics)
     steps_per_period = period_used / step
     elapsed = ((values.index - values.index[0]) / step).to_numpy(dtype=float)
-    usable = _usable_harmonics(harmonics, steps_per_period, len(values))
+    usable = _usable_harmonics(harmonics, steps_per_period, len(values), elapsed[-1])
 
     future_steps = _horizon_steps(horizon, step)
     future_elapsed = elapsed[-1] + np.arange(1, future_steps + 1, dtype=float)
     scale = max(elapsed[-1], 1.0)
-    model = sm.OLS(values.to_numpy(dtype=float), _design(elapsed, scale, steps_per_period, usable)).fit()
-    prediction = model.get_prediction(_design(future_elapsed, scale, steps_per_period, usable))
-    frame = prediction.summary_frame(alpha=1.0 - interval)
+    while True:  # near-collinear terms give a negative predicted variance: drop harmonics until finite
+        model = sm.OLS(values.to_numpy(dtype=float), _design(elapsed, scale, steps_per_period, usable)).fit()
+        prediction = model.get_prediction(_design(future_elapsed, scale, steps_per_period, usable))
+        frame = prediction.summary_frame(alpha=1.0 - interval)
+        if usable == 0 or np.isfinite(frame[["obs_ci_lower", "obs_ci_upper"]].to_numpy()).all():
+            break
+        usable -= 1
 
     forecast = pd.DataFrame(
         {
@@ -128,16 +132,20 @@ def _residual_variance(values: pd.Series, step: pd.Timedelta, period: pd.Timedel
     """In-sample residual variance of the Fourier model on ``period`` (the comparison of two periods)."""
     elapsed = ((values.index - values.index[0]) / step).to_numpy(dtype=float)
     steps_per_period = period / step
-    design = _design(elapsed, max(elapsed[-1], 1.0), steps_per_period, _usable_harmonics(harmonics, steps_per_period, len(values)))
+    usable = _usable_harmonics(harmonics, steps_per_period, len(values), elapsed[-1])
+    design = _design(elapsed, max(elapsed[-1], 1.0), steps_per_period, usable)
     observed = values.to_numpy(dtype=float)
     coefficients, *_ = np.linalg.lstsq(design, observed, rcond=None)
     return float(np.var(observed - design @ coefficients))
 
 
-def _usable_harmonics(requested: int, steps_per_period: float, observations: int) -> int:
-    """Cap harmonics below Nyquist (k < P/2) and keep more observations than parameters."""
+def _usable_harmonics(requested: int, steps_per_period: float, observations: int, span_steps: float) -> int:
+    """Cap harmonics below Nyquist (k < P/2), keep more observations than parameters, and use none
+    on less than half a period of history (a cycle cannot be told from a trend on a sliver of it)."""
     if requested < 0:
         raise ValueError("harmonics must be >= 0")
+    if span_steps < steps_per_period / 2:
+        return 0
     below_nyquist = max(0, math.ceil(steps_per_period / 2) - 1)
     affordable = max(0, (observations - 3) // 2)
     return min(requested, below_nyquist, affordable)

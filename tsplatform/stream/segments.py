@@ -52,6 +52,17 @@ def list_segments(folder: Path) -> list[str]:
     return sorted(names, key=segment_sequence)
 
 
+def segment_sizes(folder: Path) -> list[tuple[str, int]]:
+    """(name, size) of each segment in write order; one retention removed meanwhile is left out."""
+    sizes = []
+    for name in list_segments(folder):
+        try:
+            sizes.append((name, (Path(folder) / name).stat().st_size))
+        except FileNotFoundError:
+            continue
+    return sizes
+
+
 def complete_length(path: Path, block: int = 64 * 1024) -> int:
     """Bytes up to and including the last newline: a reader never takes a half-written line."""
     with open(path, "rb") as handle:

@@ -3,6 +3,8 @@
 The Dagster sensor asks ``latest_cursor()`` and requests a run for ``[previous, latest)``; the run
 calls ``read_range(previous, latest)`` and gets exactly the same records every time, because the
 range ends on a line boundary the writer had already flushed and every earlier segment is sealed.
+A segment removed by retention (``retention``) was fully stored, so a range may start or end in it:
+it contributes nothing to the read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from tsplatform.stream.codec import ParsedLines, parse_lines
 from tsplatform.stream.cursor import Cursor
+from tsplatform.stream.retention import retired_segments
 from tsplatform.stream.segments import complete_length, list_segments, segment_sequence
 
 RECORD_COLUMNS = ["sensor_id", "ts", "value"]
@@ -145,9 +148,12 @@ class JsonlSegmentSource(ReadingSource):
         if end.is_beginning:
             return []
         present = self.segments()
+        retired = None
         for cursor in (start, end):
             if not cursor.is_beginning and cursor.segment not in present:
-                raise MissingSegmentError(f"segment {cursor.segment} of cursor {cursor} is not in {self.folder}")
+                retired = retired_segments(self.folder) if retired is None else retired
+                if cursor.offset > retired.get(cursor.segment, -1):  # a retired one was stored: nothing to read
+                    raise MissingSegmentError(f"segment {cursor.segment} of cursor {cursor} is not in {self.folder}")
         low = segment_sequence(start.segment) if start.segment else 0
         high = segment_sequence(end.segment)
         plan = []
@@ -156,7 +162,12 @@ class JsonlSegmentSource(ReadingSource):
             if not low <= sequence <= high:
                 continue
             path = self.folder / name
-            size = path.stat().st_size
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                if name in retired_segments(self.folder):
+                    continue  # removed by retention since the listing: it was stored
+                raise MissingSegmentError(f"segment {name} vanished from {self.folder} while being read") from None
             first = start.offset if name == start.segment else 0
             if name == end.segment:
                 last, sealed = end.offset, False
@@ -164,7 +175,8 @@ class JsonlSegmentSource(ReadingSource):
                 last, sealed = size, True
             for offset, role in ((first, "start"), (last if not sealed else 0, "end")):
                 _check_boundary(path, offset, size, f"{role} cursor")
-            plan.append((name, first, last, sealed))
+            if first < last:  # a range starting at a segment's end opens nothing there (retention may take it)
+                plan.append((name, first, last, sealed))
         return plan
 
     def _chunks(self, name: str, first: int, last: int, sealed: bool) -> Iterator[tuple[int, bytes, tuple | None]]:

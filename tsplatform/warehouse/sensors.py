@@ -267,6 +267,26 @@ def read_ranges(session: Session) -> pd.DataFrame:
     )
 
 
+def folder_spans(session: Session) -> list[tuple[int, int, int, int]]:
+    """(start_sequence, start_offset, end_sequence, end_offset) of every stored range of the JSON
+    Lines folder (a broker stream's rows left out): what retention checks coverage against."""
+    rows = session.fetch_all(
+        "SELECT start_sequence, start_offset, end_sequence, end_offset FROM sensor_stream_ranges "
+        "WHERE strpos(range_start, ?) = 1",
+        (StreamRange.key_prefix,),
+    )
+    return [tuple(int(value) for value in row) for row in rows]
+
+
+def newest_reading_per_segment(session: Session) -> dict[str, dt.datetime]:
+    """Segment name -> the newest ts of its lines (stored readings and set-aside duplicates), naive UTC."""
+    rows = session.fetch_all(
+        "SELECT segment, max(ts) FROM (SELECT segment, ts FROM sensor_readings UNION ALL "
+        "SELECT segment, ts FROM rejected_readings WHERE ts IS NOT NULL) lines GROUP BY segment"
+    )
+    return {str(segment): _as_datetime(newest) for segment, newest in rows if segment is not None and newest is not None}
+
+
 def unscanned_ranges(session: Session) -> pd.DataFrame:
     """Stored ranges the anomaly detection has not looked at yet: range_start, range_end, min_ts, max_ts."""
     return session.fetch_df(

@@ -2,6 +2,7 @@
 exists, ports and environment names agree with the Dagster configs, the Dockerfile installs the
 package, and the api service's own command and health check answer when run here."""
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from tsplatform_tests.processes import missing_in_ci, stop_groups
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -36,7 +39,7 @@ def test_services_of_the_production_shape(compose):
     assert postgres["healthcheck"]["test"] and any("/var/lib/postgresql/data" in v for v in postgres["volumes"])
 
 
-@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate", "api"])
+@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate", "api", "bridge"])
 def test_every_service_command_exists_here(compose, name):
     command = compose["services"][name]["command"]
     executable = BIN / command[0]
@@ -81,7 +84,7 @@ def test_ports_and_environment_agree_with_dagster_configs(compose):
 
 def test_data_folder_is_mounted_and_no_secret_is_hard_coded(compose):
     text = (PROJECT / "docker-compose.yml").read_text()
-    for name in ("user_code", "daemon", "stream", "api"):
+    for name in ("user_code", "daemon", "stream", "api", "bridge"):
         assert any(v.startswith("./data:") for v in compose["services"][name]["volumes"])
     assert "POSTGRES_PASSWORD:?" in text  # must come from .env
     example = dict(
@@ -144,3 +147,130 @@ def test_the_api_service_command_and_health_check_answer_here(compose, tmp_path)
         os.killpg(server.pid, signal.SIGTERM)
         # docker stop sends SIGTERM: uvicorn shuts down, then exits by the signal it was sent
         assert server.wait(timeout=15) in (0, -signal.SIGTERM)
+
+
+# --- the sensor stream's brokers ---------------------------------------------------------------
+
+def mosquitto_settings(path: Path) -> dict[str, str]:
+    return dict(line.split(None, 1) for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+
+
+def test_the_stream_runs_on_the_nats_service_and_devices_reach_it_through_the_bridge(compose):
+    services = compose["services"]
+    nats, mosquitto, bridge = services["nats"], services["mosquitto"], services["bridge"]
+    assert "-js" in nats["command"] and any(v.endswith(":" + option(nats["command"], "-sd")) for v in nats["volumes"])
+    nats_port = option(nats["command"], "-p")
+    for name in ("user_code", "daemon", "stream", "bridge"):  # the sensor, its runs, the publishers
+        url = environment_of(services[name])["TSPLATFORM_STREAM_URL"]
+        assert re.fullmatch(rf"\$\{{TSPLATFORM_STREAM_URL:-nats://nats:{nats_port}/\w+\}}", url), f"{name}: {url}"
+    config = PROJECT / "deploy" / "mosquitto.conf"
+    assert any(v.startswith("./deploy/mosquitto.conf:") for v in mosquitto["volumes"])
+    settings = mosquitto_settings(config)
+    assert settings["persistence"] == "true" and any(settings["persistence_location"].rstrip("/") in v for v in mosquitto["volumes"])
+    listener = settings["listener"].split()[0]
+    assert bridge["command"][:3] == ["tsplatform", "stream", "bridge"]
+    assert re.fullmatch(rf"mqtt://mosquitto:{listener}/[\w/]+", bridge["command"][3])
+    for name in ("stream", "bridge", "daemon"):
+        assert services[name]["depends_on"]["nats"]["condition"] == "service_healthy", name
+    assert bridge["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    assert "healthcheck" in nats and "healthcheck" in mosquitto
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
+    if found is None:
+        missing_in_ci(f"{name} is not installed")
+    return found
+
+
+def _free_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(probe, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not probe():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_the_broker_services_and_the_bridge_run_here(compose, tmp_path):
+    """nats and mosquitto with the services' own arguments and config file (ports and folders
+    moved), the nats health check, then the bridge service's command: a device's QoS 1 readings
+    land in the JetStream stream the platform reads."""
+    import asyncio
+
+    import nats as nats_client
+    import paho.mqtt.client as mqtt
+
+    services = compose["services"]
+    nats_port, monitor_port, mqtt_port = _free_port(), _free_port(), _free_port()
+    command = list(services["nats"]["command"])
+    command[command.index("-p") + 1], command[command.index("-m") + 1] = nats_port, monitor_port
+    command[command.index("-sd") + 1] = str(tmp_path / "nats")
+    config = tmp_path / "mosquitto.conf"
+    text = (PROJECT / "deploy" / "mosquitto.conf").read_text()
+    text = re.sub(r"^listener \d+ \S+$", f"listener {mqtt_port} 127.0.0.1", text, flags=re.M)
+    config.write_text(re.sub(r"^persistence_location .*$", f"persistence_location {tmp_path}/", text, flags=re.M))
+    processes = [
+        subprocess.Popen([_binary("nats-server"), "-a", "127.0.0.1", *command], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([_binary("mosquitto"), "-c", str(config)], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        [check] = [w for w in services["nats"]["healthcheck"]["test"] if w.startswith("http://")]
+        health = check.replace("localhost:8222", f"127.0.0.1:{monitor_port}")
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(health, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait(healthy, 30, "the nats health check")
+        bridge = list(services["bridge"]["command"])
+        topic = bridge[3].split("/", 3)[3]
+        bridge[3] = f"mqtt://127.0.0.1:{mqtt_port}/{topic}"
+        stream = environment_of(services["bridge"])["TSPLATFORM_STREAM_URL"].split(":-", 1)[1].rstrip("}").rsplit("/", 1)[1]
+        env = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data"),
+               "TSPLATFORM_STREAM_URL": f"nats://127.0.0.1:{nats_port}/{stream}"}
+        processes.append(subprocess.Popen([str(BIN / bridge[0]), *bridge[1:]], env=env, start_new_session=True,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait(lambda: _listening(int(mqtt_port)), 30, "mosquitto")
+        device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="compose-test-device")
+        device.connect("127.0.0.1", int(mqtt_port))
+        device.loop_start()
+        time.sleep(2)  # the bridge subscribes; its session is persistent, so later messages queue anyway
+        readings = [{"sensor_id": "plant_1", "ts": f"2026-12-03T10:00:{second:02d}Z", "value": float(second)} for second in range(20)]
+        for reading in readings:
+            device.publish(topic, json.dumps(reading), qos=1).wait_for_publish(timeout=10)
+        device.loop_stop()
+
+        async def stored() -> list[dict]:
+            connection = await nats_client.connect(f"nats://127.0.0.1:{nats_port}")
+            try:
+                manager = connection.jsm()
+                try:
+                    info = await manager.stream_info(stream)
+                except Exception:
+                    return []
+                return [json.loads((await manager.get_msg(stream, seq)).data) for seq in range(1, info.state.last_seq + 1)]
+            finally:
+                await connection.close()
+
+        _wait(lambda: len(asyncio.run(stored())) >= len(readings), 60, "the bridged readings in JetStream")
+        assert sorted(asyncio.run(stored()), key=lambda r: r["ts"]) == readings
+    finally:
+        stop_groups(processes, seconds=15)

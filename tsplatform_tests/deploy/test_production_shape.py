@@ -21,6 +21,7 @@ from tsplatform.settings import DataPaths
 from tsplatform.warehouse.provisioning import ensure_postgres_database
 
 from tsplatform_tests.conftest import POSTGRES_URL, csv_text, land
+from tsplatform_tests.processes import chromium as find_chromium
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -175,12 +176,7 @@ CHROMIUM_FLAGS = [
 
 def check_ui_in_chromium(web_port: int, run_id: str) -> None:
     """Debian's chromium, headless: the asset list names our assets; screenshots kept as artifacts."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Debian's chromium is not installed (make test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium = find_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     base = f"http://127.0.0.1:{web_port}"
     with_profile = lambda name: [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={ARTIFACTS / ('.profile-' + name)}"]  # noqa: E731

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from tsplatform.settings import DataPaths
 
 from tsplatform_tests.conftest import csv_text
 from tsplatform_tests.deploy.test_production_shape import CHROMIUM_FLAGS
+from tsplatform_tests.processes import chromium, stop_groups
 from tsplatform_tests.serving.conftest import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -31,16 +31,6 @@ ARTIFACTS = PROJECT / "artifacts"
 CATEGORY = "Garden & Tools"  # an ampersand: the link must survive HTML and URL encoding
 
 pytestmark = pytest.mark.slow
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "Debian's chromium is not installed (make browser installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 def browse(browser: str, profile: Path, *args: str, budget_ms: int = 20_000) -> str:
@@ -103,14 +93,7 @@ def test_the_chart_link_on_the_dagster_asset_page_opens_a_rendered_chart(tmp_pat
             browse(browser, tmp_path / f"profile-{name}", f"--screenshot={target}", page, budget_ms=budget)
             assert target.exists() and target.stat().st_size > 10_000, f"no screenshot of {page}"
     finally:
-        for process in started:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_groups(started)
 
 
 def wait_for(url: str, processes: list[subprocess.Popen], logs: Path, seconds: float = 180) -> None:

@@ -141,3 +141,14 @@ def test_a_clear_non_daily_cycle_with_enough_history_replaces_the_default():
     assert "cycles" in forecast.attrs["period_reason"]
     kept = fourier_forecast(series, "6h", default_period="10h")
     assert kept.attrs["period"] == pytest.approx(pd.Timedelta("10h"), abs=pd.Timedelta("15min"))
+
+
+def test_twenty_minutes_of_history_forecasts_a_finite_band_without_daily_harmonics():
+    """A sliver of a daily cycle: sin/cos of 24 h over 20 minutes are collinear with the trend, and
+    the predicted variance came out negative (NaN bounds broke sensor_forecast's NOT NULL)."""
+    readings = ReadingGenerator(1, seed=3).simulate("2024-01-01", 20, "1min")
+    series = pd.Series(readings.value.to_numpy(), index=pd.DatetimeIndex(readings.ts))
+    forecast = fourier_forecast(series, "6h")
+    assert forecast.attrs["harmonics"] == 0
+    assert np.isfinite(forecast[["yhat", "lower", "upper"]].to_numpy()).all()
+    assert (forecast["lower"] < forecast["upper"]).all()

@@ -36,7 +36,8 @@ def test_a_sequence_range_reads_exactly_its_messages_every_time(shared_nats_stre
     first = readings(1, 200)
     assert publish(url, first) == 600
     with JetStreamWriter(nats_stream(url)) as writer:
-        writer.publish([("readings.x", b"not json"), ("readings.y", b'{"a":1}\n{"b":2}')])
+        stream = nats_stream(url)
+        writer.publish([(stream.subject("x"), b"not json"), (stream.subject("y"), b'{"a":1}\n{"b":2}')])
         assert writer.append(first.head(3)) == 3  # a re-send: acknowledged, not stored again
         assert writer.counts.deduplicated == 3
     source = open_source(tmp_path, url)

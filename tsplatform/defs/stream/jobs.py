@@ -17,6 +17,7 @@ from tsplatform.defs.stream.assets import (
     SENSOR_STATS,
     ingest_sensor_readings,
 )
+from tsplatform.defs.stream.housekeeping import STREAM_RETENTION
 
 sensor_stream_ingest_job = dg.define_asset_job(
     "sensor_stream_ingest_job",
@@ -29,7 +30,8 @@ sensor_stream_ingest_job = dg.define_asset_job(
 
 sensor_stream_refresh_job = dg.define_asset_job(
     "sensor_stream_refresh_job",
-    selection=dg.AssetSelection.assets(SENSOR_SMOOTHED, SENSOR_FORECAST, SENSOR_CHARTS),
-    description="Recompute the smoothed series and the Fourier forecasts from the stored readings and redraw the charts.",
+    selection=dg.AssetSelection.assets(SENSOR_SMOOTHED, SENSOR_FORECAST, SENSOR_CHARTS, STREAM_RETENTION),
+    description="Recompute the smoothed series and the Fourier forecasts from the stored readings, redraw the charts, "
+    "and remove old fully stored stream segments (stream_retention).",
     executor_def=dg.in_process_executor,
 )

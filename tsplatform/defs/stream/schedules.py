@@ -1,4 +1,4 @@
-"""The forecast refresh: smoothing, forecasts and charts, every 15 minutes by default."""
+"""The forecast refresh: smoothing, forecasts, charts and stream retention, every 15 minutes by default."""
 
 import os
 
@@ -17,6 +17,6 @@ sensor_stream_refresh_schedule = dg.ScheduleDefinition(
     cron_schedule=REFRESH_CRON,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"Refresh sensor_smoothed, sensor_forecast and sensor_charts ({REFRESH_CRON}, UTC; "
+    description=f"Refresh sensor_smoothed, sensor_forecast and sensor_charts, prune old stream segments ({REFRESH_CRON}, UTC; "
     "TSPLATFORM_STREAM_REFRESH_CRON overrides).",
 )

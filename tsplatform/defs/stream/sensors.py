@@ -44,6 +44,7 @@ from tsplatform.defs.stream.planning import (
 )
 from tsplatform.stream import JsonlSegmentSource, ReadingSource
 from tsplatform.stream.address import STREAM_URL_VARIABLE, open_source
+from tsplatform.stream.segments import segment_sizes
 from tsplatform.warehouse import sensors as sensor_tables
 
 STREAM_SENSOR_NAME = "sensor_stream_sensor"
@@ -211,7 +212,6 @@ def sensor_stream_sensor(
         return evaluate_stream(context, source, lambda a, b, room: plan_sequence_ranges(a, b, max_ranges=room), warehouse)
 
     def split(position, latest, room):
-        sizes = [(name, (folder / name).stat().st_size) for name in source.segments()]
-        return plan_ranges(position, latest, sizes, max_ranges=room)
+        return plan_ranges(position, latest, segment_sizes(folder), max_ranges=room)
 
     return evaluate_stream(context, source, split, warehouse)
