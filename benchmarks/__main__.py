@@ -29,6 +29,7 @@ CASES = {
     "ingest": ["prepare-ingest", "ingest-duckdb", "ingest-postgres"],
     "forecast": ["forecast"],
     "stream": ["stream"],
+    "stream-nats": ["stream-nats"],
     "orchestration": ["orchestration"],
     "scaling": ["scaling"],
     "accuracy": ["accuracy"],
@@ -38,7 +39,8 @@ CASES = {
 HIDDEN = {"prepare-ingest"}
 MEMORY_LIMITS_MB = {"ingest-duckdb": 1536, "ingest-postgres": 1536}
 MEMORY_CASE = {"ingest-duckdb": "1 ingest", "ingest-postgres": "1 ingest", "forecast": "3 forecast",
-               "stream": "4 stream", "orchestration": "5 orchestration", "scaling": "6 scaling",
+               "stream": "4 stream", "stream-nats": "4b stream on NATS", "orchestration": "5 orchestration",
+               "scaling": "6 scaling",
                "accuracy": "7 accuracy", "cli-reads": "8 cli reads",
                "alarms": "9 alarms"}
 

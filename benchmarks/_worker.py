@@ -14,7 +14,7 @@ from benchmarks import common, report
 
 
 def _jobs():
-    from benchmarks import accuracy, alarms, cli_reads, forecast, ingest, orchestration, scaling, stream
+    from benchmarks import accuracy, alarms, cli_reads, forecast, ingest, orchestration, scaling, stream, stream_nats
 
     return {
         "prepare-ingest": lambda sizes: (ingest.prepare(sizes), [])[1],
@@ -22,6 +22,7 @@ def _jobs():
         "ingest-postgres": lambda sizes: ingest.run(sizes, "postgres"),
         "forecast": forecast.run,
         "stream": stream.run,
+        "stream-nats": stream_nats.run,
         "orchestration": orchestration.run,
         "scaling": scaling.run,
         "accuracy": accuracy.run,

@@ -1,6 +1,8 @@
 """A writer process for the read-under-writes test: upload batches one after another through the
 platform's write path (landing as ``tsplatform upload`` copies, registration, ``process_batch``)
-until the time is up.
+until the time is up; after each batch, forecast its category and refresh the previous one's
+(``tsplatform.forecasting.forecast`` with the benchmark models, stored as the forecast asset stores
+a category: one transaction replacing its rows), so reads meet forecast writes as well.
 
 Batch ``i`` is category ``w{i:04d}`` with ``batch_size(i)`` good rows and one bad row, so a reader
 knows the whole-batch totals without asking. ``python -m tsplatform_tests.serving.batch_writer SECONDS``
@@ -18,9 +20,13 @@ from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import UploadOptions
 from tsplatform.ingest.processing import process_batch
 from tsplatform.ingest.registration import register_landed_files
+from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import open_warehouse
 
 PRODUCTS = 40
+FORECAST_MODELS = ("naive", "seasonal_naive")
+FORECAST_HORIZON = 14
+FORECAST_ROWS = FORECAST_HORIZON * (len(FORECAST_MODELS) + 1)  # and the ensemble
 
 
 def batch_size(index: int) -> int:
@@ -50,6 +56,28 @@ def _date(day: int) -> str:
     return (dt.date(2020, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
+def daily_sales(index: int):
+    """The batch's good rows summed per day: the series its category's forecast is fitted on."""
+    import pandas as pd
+
+    sales = {}
+    for row in range(batch_size(index)):
+        day, _ = divmod(row, PRODUCTS)
+        sales[_date(day)] = sales.get(_date(day), 0) + (row * 7 + index) % 50 + 1
+    return pd.Series(sales, dtype=float).set_axis(pd.to_datetime(list(sales)))
+
+
+def write_forecast(warehouse, index: int, run_id: str) -> None:
+    import pandas as pd
+
+    from tsplatform.forecasting import forecast
+
+    frame = forecast(daily_sales(index), FORECAST_HORIZON, models=FORECAST_MODELS, origins=0)
+    rows = forecast_table.forecast_rows(frame, "seasonal_naive", 0.95)
+    with warehouse.transaction() as session:  # no backtest metrics (origins=0)
+        forecast_table.replace_category_forecasts(session, category(index), rows, pd.DataFrame(), run_id)
+
+
 def main(seconds: float) -> None:
     paths = settings.data_paths().ensure()
     warehouse = open_warehouse(settings.warehouse_url())
@@ -62,6 +90,8 @@ def main(seconds: float) -> None:
         [registration] = register_landed_files(paths, warehouse, settle_seconds=0)
         outcome = process_batch(warehouse, registration.batch_num)
         assert outcome.status == "completed", outcome
+        for forecast_index in (index, index - 1) if index else (index,):  # a new category, a refresh
+            write_forecast(warehouse, forecast_index, f"batch-{index}")
         print(json.dumps({"index": index, "batch_num": registration.batch_num, "rows": batch_size(index)}), flush=True)
         index += 1
 

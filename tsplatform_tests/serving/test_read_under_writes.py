@@ -3,7 +3,7 @@ read sees whole batches only. On DuckDB the reads meet the writer's file lock an
 PostgreSQL (a fresh database on the test server, dropped afterwards) they run while a batch's
 transaction is open and must not see its uncommitted rows.
 
-The writer (``batch_writer``) uploads batches through the platform's write path for the whole
+The writer (``batch_writer``) uploads batches and replaces categories' forecasts through the platform's write path for the whole
 run; this process reads in a loop meanwhile. ``TSPLATFORM_TEST_READ_LOOP_SECONDS`` (60) sets how long.
 """
 
@@ -25,7 +25,7 @@ from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse.provisioning import ensure_postgres_database
 
 from tsplatform_tests.conftest import POSTGRES_URL
-from tsplatform_tests.serving.batch_writer import batch_size, index_of
+from tsplatform_tests.serving.batch_writer import FORECAST_ROWS, batch_size, index_of
 
 LOOP_SECONDS = float(os.environ.get("TSPLATFORM_TEST_READ_LOOP_SECONDS", "60"))
 PROJECT = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(bac
         [sys.executable, "-m", "tsplatform_tests.serving.batch_writer", str(LOOP_SECONDS)],
         cwd=PROJECT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    reads, errors, problems, seen_batches = 0, [], [], 0
+    reads, errors, problems, seen_batches, forecast_reads, forecasted = 0, [], [], 0, 0, set()
     try:
         deadline = time.monotonic() + LOOP_SECONDS
         while time.monotonic() < deadline and writer.poll() is None:
@@ -104,11 +104,16 @@ def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(bac
                 invoices = overlaps.read(read.invoices)
                 uploads = overlaps.read(read.uploads)
                 rejected = overlaps.read(read.rejected_rows)
+                forecasts = overlaps.read(read.forecasts)
             except Exception as error:  # any failure counts: the point is that there is none
                 errors.append(repr(error))
                 continue
-            reads += 3
-            problems += _partial_batches(invoices, uploads, rejected)
+            reads += 4
+            problems += _partial_batches(invoices, uploads, rejected) + _partial_forecasts(forecasts)
+            forecast_reads += int(len(forecasts) > 0)
+            forecast_now = set(forecasts["category"])
+            problems += [f"{name}: forecasts gone mid-refresh" for name in sorted(forecasted - forecast_now)]
+            forecasted |= forecast_now
             complete = invoices["category"].nunique()
             if complete < seen_batches:
                 problems.append(f"batches went from {seen_batches} to {complete}")
@@ -127,13 +132,25 @@ def test_reads_never_fail_and_see_whole_batches_while_another_process_writes(bac
           f"uncommitted batch, {len(committed)} batches written")  # -rP
     assert errors == []
     assert problems == []
-    assert len(committed) >= 5 and reads >= 100
+    assert len(committed) >= 5 and reads >= 100 and forecast_reads >= 10
     if kind == "duckdb":
         assert waits, "no read ever met the writer's lock: the test did not test anything"
     else:
         assert overlaps.count, "no read ran while a batch was uncommitted: the test did not test anything"
     final = read.invoices()
     assert final.groupby("category").size().to_dict() == {f"w{c['index']:04d}": c["rows"] for c in committed}
+    stored = read.forecasts()
+    assert stored.groupby("category").size().to_dict() == {f"w{c['index']:04d}": FORECAST_ROWS for c in committed}
+    assert _partial_forecasts(stored) == []
+
+
+def _partial_forecasts(forecasts) -> list[str]:
+    """A category's forecasts read half-replaced: not every row of one write, or rows of two writes."""
+    found = []
+    for name, rows in forecasts.groupby("category"):
+        if len(rows) != FORECAST_ROWS or rows["run_id"].nunique() != 1:
+            found.append(f"{name}: {len(rows)} forecast rows from runs {sorted(rows['run_id'].unique())}")
+    return found
 
 
 def _partial_batches(invoices, uploads, rejected) -> list[str]:
