@@ -276,3 +276,35 @@ def test_no_warehouse_yet_is_503_with_the_reason(data_paths):
 def _files(served: Served) -> set[str]:
     return {str(p.relative_to(served.paths.root)) for p in served.paths.root.rglob("*")
             if p.is_file() and not p.name.startswith("warehouse.duckdb")}
+
+
+def test_an_upload_over_http_is_picked_up_by_the_landing_sensor_and_its_run(served, ingested, monkeypatch):
+    """The sensor path, not ``tsplatform ingest``: the landing sensor of the server's instance
+    requests the HTTP upload's batch, and the run it requests puts the rows in ``invoice_data``."""
+    from tsplatform.definitions import defs
+
+    for name in ("TSPLATFORM_DATA_DIR", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, served.env[name])
+    monkeypatch.delenv("TSPLATFORM_WAREHOUSE_URL", raising=False)
+    content = csv_text(*[f"2024-03-{day:02d},P-77,Garden,{day}" for day in range(1, 11)]).encode()
+    with served.client() as client:
+        answer = client.post("/upload", files={"file": ("garden.csv", content, "text/csv")})
+    assert answer.status_code == 202, answer.text
+    batch = answer.json()["batch_num"]
+
+    definitions = defs()
+    with dg.DagsterInstance.get() as instance:
+        sensor = definitions.resolve_sensor_def("landing_sensor")
+        with dg.build_sensor_context(instance=instance, resources=definitions.resources) as context:
+            result = sensor(context)
+        [request] = [r for r in result.run_requests if r.partition_key == batch]
+        for partitions in result.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(partitions.partitions_def_name, list(partitions.partition_keys))
+        job = definitions.resolve_job_def(request.job_name or sensor.job_name)  # None: the sensor's own job
+        run = job.execute_in_process(instance=instance, partition_key=batch, tags=request.tags)
+    assert run.success
+    with served.client() as client:
+        garden = client.get("/invoice-data", params={"category": "Garden"}).json()
+        upload = {u["batch_num"]: u for u in client.get("/metadata").json()}[batch]
+    assert [(r["date"], r["sales"]) for r in garden] == [(f"2024-03-{day:02d}", float(day)) for day in range(1, 11)]
+    assert upload["status"] == "completed" and upload["run_id"] == run.run_id
