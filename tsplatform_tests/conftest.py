@@ -41,15 +41,7 @@ def postgres_schema_url() -> str:
     Missing server: skipped locally, a failure in CI."""
     import uuid
 
-    import psycopg
-
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (TSPLATFORM_TEST_POSTGRES_URL): {error}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    admin = postgres_admin()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -81,3 +73,16 @@ def land(paths: DataPaths, name: str, content: str | bytes, age_seconds: float =
 
 def csv_text(*rows: str, header: str = "Date,product_id,category,sales") -> str:
     return "\n".join([header, *rows]) + "\n"
+
+
+def postgres_admin():
+    """An autocommit connection to the test server; a missing server skips locally, fails in CI."""
+    import psycopg
+
+    try:
+        return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (TSPLATFORM_TEST_POSTGRES_URL): {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)

@@ -24,7 +24,7 @@ from tsplatform import read
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse.provisioning import ensure_postgres_database
 
-from tsplatform_tests.conftest import POSTGRES_URL
+from tsplatform_tests.conftest import POSTGRES_URL, postgres_admin
 from tsplatform_tests.serving.batch_writer import FORECAST_ROWS, batch_size, index_of
 
 LOOP_SECONDS = float(os.environ.get("TSPLATFORM_TEST_READ_LOOP_SECONDS", "60"))
@@ -38,15 +38,7 @@ def backend(request, data_paths, monkeypatch):
         open_warehouse(f"duckdb:///{data_paths.default_warehouse}")  # the file exists before the first read
         yield "duckdb", None
         return
-    import psycopg
-
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
-    except psycopg.OperationalError as error:
-        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (TSPLATFORM_TEST_POSTGRES_URL): {error}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    postgres_admin().close()  # skips locally, fails in CI, without a server
     name = f"read_writes_{uuid.uuid4().hex[:10]}"
     url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
     ensure_postgres_database(url)
@@ -55,7 +47,7 @@ def backend(request, data_paths, monkeypatch):
         open_warehouse(url)  # migrated before the first read
         yield "postgres", url
     finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        with postgres_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
