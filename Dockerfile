@@ -18,6 +18,7 @@ RUN pip install .
 
 COPY deploy/dagster.postgres.yaml /opt/dagster/home/dagster.yaml
 COPY deploy/workspace.yaml ./workspace.yaml
+COPY deploy/celery.yaml ./deploy/celery.yaml
 
 EXPOSE 4000 8000
 CMD ["dagster", "code-server", "start", "--host", "0.0.0.0", "--port", "4000", "--module-name", "tsplatform.definitions", "--location-name", "tsplatform"]

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export TSPLATFORM_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup browser run run-postgres test bench ingest clean-data
+.PHONY: setup browser run run-postgres lint test bench ingest clean-data
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,13 @@ browser:
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium is missing; the browser check will be skipped (it fails in CI)"; fi; }
 
-## Run the whole test suite (needs PostgreSQL at $$TSPLATFORM_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
-test: setup browser
+## Lint and types: ruff on every Python file, mypy on tsplatform/ (settings in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## Run the whole test suite after the lint (needs PostgreSQL at $$TSPLATFORM_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
+test: setup browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The benchmark suite: one table of ratios against baselines measured in the same run (BENCH_ARGS=--quick: toy sizes).

@@ -27,6 +27,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 # case name -> its jobs (each one process); jobs marked hidden prepare inputs and report nothing
 CASES = {
     "ingest": ["prepare-ingest", "ingest-duckdb", "ingest-postgres"],
+    "ingest-cli": ["prepare-ingest", "ingest-cli-duckdb", "ingest-cli-postgres", "ingest-cli-scaling"],
     "forecast": ["forecast"],
     "stream": ["stream"],
     "stream-nats": ["stream-nats"],
@@ -35,14 +36,16 @@ CASES = {
     "accuracy": ["accuracy"],
     "cli": ["cli-reads"],
     "alarms": ["alarms"],
+    "celery": ["celery"],
 }
 HIDDEN = {"prepare-ingest"}
 MEMORY_LIMITS_MB = {"ingest-duckdb": 1536, "ingest-postgres": 1536}
-MEMORY_CASE = {"ingest-duckdb": "1 ingest", "ingest-postgres": "1 ingest", "forecast": "3 forecast",
+MEMORY_CASE = {"ingest-duckdb": "1 ingest", "ingest-postgres": "1 ingest", "ingest-cli-duckdb": "1c ingest as run",
+               "ingest-cli-postgres": "1c ingest as run", "ingest-cli-scaling": "1c ingest as run: scaling", "forecast": "3 forecast",
                "stream": "4 stream", "stream-nats": "4b stream on NATS", "orchestration": "5 orchestration",
                "scaling": "6 scaling",
                "accuracy": "7 accuracy", "cli-reads": "8 cli reads",
-               "alarms": "9 alarms"}
+               "alarms": "9 alarms", "celery": "10 celery"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,18 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     crashed = []
     try:
-        for case in cases:
-            for job in CASES[case]:
-                print(f"running {job}{' (quick)' if args.quick else ''} ...", end=" ", file=sys.stderr, flush=True)
-                job_started = time.perf_counter()
-                job_figures, peak_mb, error = _run_job(job, args.quick, work)
-                print(f"{'CRASHED' if error else 'done'} in {time.perf_counter() - job_started:.0f} s", file=sys.stderr)
-                if error:
-                    crashed.append(job)
-                    figures.append(Figure(MEMORY_CASE.get(job, job), f"{job}: CRASHED", None, note=error))
-                figures += job_figures
-                if job not in HIDDEN:
-                    figures.append(_memory_figure(job, peak_mb))
+        jobs = list(dict.fromkeys(job for case in cases for job in CASES[case]))  # prepare-ingest once
+        for job in jobs:
+            print(f"running {job}{' (quick)' if args.quick else ''} ...", end=" ", file=sys.stderr, flush=True)
+            job_started = time.perf_counter()
+            job_figures, peak_mb, error = _run_job(job, args.quick, work)
+            print(f"{'CRASHED' if error else 'done'} in {time.perf_counter() - job_started:.0f} s", file=sys.stderr)
+            if error:
+                crashed.append(job)
+                figures.append(Figure(MEMORY_CASE.get(job, job), f"{job}: CRASHED", None, note=error))
+            figures += job_figures
+            if job not in HIDDEN:
+                figures.append(_memory_figure(job, peak_mb))
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)

@@ -14,12 +14,27 @@ from benchmarks import common, report
 
 
 def _jobs():
-    from benchmarks import accuracy, alarms, cli_reads, forecast, ingest, orchestration, scaling, stream, stream_nats
+    from benchmarks import (
+        accuracy,
+        alarms,
+        celery_scaling,
+        cli_reads,
+        forecast,
+        ingest,
+        ingest_cli,
+        orchestration,
+        scaling,
+        stream,
+        stream_nats,
+    )
 
     return {
         "prepare-ingest": lambda sizes: (ingest.prepare(sizes), [])[1],
         "ingest-duckdb": lambda sizes: ingest.run(sizes, "duckdb"),
         "ingest-postgres": lambda sizes: ingest.run(sizes, "postgres"),
+        "ingest-cli-duckdb": lambda sizes: ingest_cli.run(sizes, "duckdb"),
+        "ingest-cli-postgres": lambda sizes: ingest_cli.run(sizes, "postgres"),
+        "ingest-cli-scaling": ingest_cli.run_scaling,
         "forecast": forecast.run,
         "stream": stream.run,
         "stream-nats": stream_nats.run,
@@ -28,6 +43,7 @@ def _jobs():
         "accuracy": accuracy.run,
         "cli-reads": cli_reads.run,
         "alarms": alarms.run,
+        "celery": celery_scaling.run,
     }
 
 

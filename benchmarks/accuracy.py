@@ -39,8 +39,12 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from benchmarks import m4
 from benchmarks.common import Sizes, Stopwatch, cores
@@ -168,7 +172,7 @@ def score_series(task: Task) -> list[dict]:
     return [{"dataset": task.dataset, "series": task.key, **row} for row in rows]
 
 
-def variant_rows(task: Task, history, raw: "pd.DataFrame", windows: list, models) -> list[dict]:
+def variant_rows(task: Task, history, raw: pd.DataFrame, windows: list, models) -> list[dict]:
     """Beside the default: the raw 95% fits (equal mean of the fitted models as the ensemble, no
     calibration: what forecast() returned before), and the 80% level raw and calibrated. The
     calibrated 80% reuses the 95% windows (the scores are relative to the raw interval, so any
@@ -206,7 +210,7 @@ def _scores(task: Task, mean, lower, upper, level: float = INTERVAL) -> dict:
 class _CpuTimer:
     """CPU seconds of this process and the children it waited for (cmdstan runs as one)."""
 
-    def __enter__(self) -> "_CpuTimer":
+    def __enter__(self) -> _CpuTimer:
         self._start = _cpu_now()
         return self
 
@@ -310,7 +314,8 @@ def figures(summary, subset_line: str, wall: float, cpu: float, workers: int) ->
             limit = ENSEMBLE_MAX_OWA.get(dataset)
             target, met = (f"<= {limit}", bool(r.owa <= limit)) if limit else ("< 1 (beats Naive2)", bool(r.owa < 1))
         rows.append(Figure(CASE, f"{dataset}: {model} OWA", float(r.owa), baseline=1.0,
-                           baseline_label="Naive2, same series", ratio=float(1 / r.owa) if r.owa > 0 else None, target=target, met=met, note=note))
+                           baseline_label="Naive2, same series", ratio=float(1 / r.owa) if r.owa > 0 else None,
+                           target=target, met=met, note=note))
         if model == ENSEMBLE or model.startswith(f"{ENSEMBLE} "):
             low, high = COVERAGE_RANGES[round(r.level, 2)]
             rows.append(Figure(CASE, f"{dataset}: {model} {r.level:.0%} interval coverage", float(r.coverage),

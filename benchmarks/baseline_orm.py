@@ -135,4 +135,4 @@ def run_duckdb(database: Path, path: Path, limit: int, batch: str) -> BaselineRu
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -12,9 +12,9 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from benchmarks.report import Figure  # noqa: F401  (re-exported for the case modules)
 
@@ -89,7 +89,7 @@ class Stopwatch:
     from ``getrusage``, plus live children read from /proc with what they reaped (a forkserver
     and the pool workers it forked and reaped never reach ``getrusage`` of this process)."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._live = _live_children_cpu()
         self._wall = time.perf_counter()
         self._cpu = _cpu_seconds()

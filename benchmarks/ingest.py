@@ -179,7 +179,6 @@ def _ingest_file(warehouse, root: Path, source: Path) -> dict:
 
 def _expected_updates(original: Path, corrected: Path) -> int:
     """Keys whose prepared (imputed, merged) value differs between the two files, computed apart."""
-    import pandas as pd
 
     from tsplatform.ingest.batch import prepare_batch
     from tsplatform.ingest.options import UploadOptions

@@ -85,7 +85,7 @@ def score_file(labelled: LabelledSeries, detections) -> FileScore:
     times = pd.DatetimeIndex(pd.to_datetime(list(detections), utc=True))
     times = times[times >= first_scored].sort_values()
     inside = np.zeros(len(times), bool)
-    raw, caught, previous_end = 0.0, 0, None
+    raw, caught = 0.0, 0
     window_rows = [(index.searchsorted(start), index.searchsorted(end, side="right") - 1) for start, end in labelled.windows]
     for (start, end), (first, last) in zip(labelled.windows, window_rows):
         hits = (times >= start) & (times <= end)

@@ -26,7 +26,7 @@ class Figure:
     extra: dict = field(default_factory=dict)
 
     @staticmethod
-    def from_dict(data: dict) -> "Figure":
+    def from_dict(data: dict) -> Figure:
         return Figure(**data)
 
     def to_dict(self) -> dict:

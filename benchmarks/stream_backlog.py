@@ -37,7 +37,7 @@ class Backlog:
 
 def measure(root: Path, readings: int, sensors: int, stream_url: str | None = None) -> Backlog:
     """The JSONL folder under ``root`` (``stream_url`` None) or the JetStream stream it names."""
-    from tsplatform.defs.stream.ingest import ingest_range  # imported before the clock starts
+    from tsplatform.stream.range_ingest import ingest_range  # imported before the clock starts
     from tsplatform.warehouse import open_warehouse
 
     root.mkdir(parents=True, exist_ok=True)
@@ -62,10 +62,10 @@ def measure(root: Path, readings: int, sensors: int, stream_url: str | None = No
 
 def _source(folder: Path, stream_url: str | None):
     """(writer, source, split) for one source; ``split(source)`` gives the sensor's ranges."""
-    from tsplatform.defs.stream.planning import plan_ranges, plan_sequence_ranges
     from tsplatform.stream import Cursor, JsonlSegmentSource, SegmentWriter
     from tsplatform.stream.address import nats_stream
     from tsplatform.stream.jetstream import JetStreamSource, JetStreamWriter
+    from tsplatform.stream.range_planning import plan_ranges, plan_sequence_ranges
 
     unlimited = 1_000_000  # the sensor asks for 4 at a time and the next ones later: the same ranges
     if stream_url is None:

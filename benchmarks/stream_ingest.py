@@ -68,8 +68,8 @@ def backlog(root: Path, readings: int, sensors: int, slice_size: int) -> None:
     import dagster as dg
     import pandas as pd
 
-    from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
     from tsplatform.definitions import defs
+    from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
     from tsplatform.settings import data_paths
     from tsplatform.stream import Cursor, JsonlSegmentSource, ReadingGenerator, SegmentWriter
     from tsplatform.warehouse import open_warehouse
@@ -85,7 +85,8 @@ def backlog(root: Path, readings: int, sensors: int, slice_size: int) -> None:
             writer.append(generator.simulate(pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=first), count, "1s"))
     total = writer.records_written
     size = sum(p.stat().st_size for p in paths.stream.glob("segment-*.jsonl"))
-    report("  write (library writer)", total, time.perf_counter() - began, f"{size / 2**20:.0f} MiB, {len(writer.segments_written)} segments")
+    report("  write (library writer)", total, time.perf_counter() - began,
+           f"{size / 2**20:.0f} MiB, {len(writer.segments_written)} segments")
 
     source = JsonlSegmentSource(paths.stream)
     began = time.perf_counter()

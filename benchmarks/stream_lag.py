@@ -136,7 +136,7 @@ def _run_summary(instance, dg) -> tuple[dict[str, int], float, float]:
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _written(folder: Path, stream_url: str | None) -> int:

@@ -12,8 +12,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tsplatform.stream import ReadingSource
 

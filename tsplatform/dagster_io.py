@@ -70,8 +70,8 @@ def load_table(asset: str, partitions: Sequence[str] | None = None) -> pd.DataFr
         return load.whole()
     if load.partition is None:
         raise ValueError(f"{asset} is not partitioned: load it without a partition key")
-    keys = list(partitions)
-    frames = read.run(lambda session: [load.partition(session, key) for key in keys])
+    keys, load_partition = list(partitions), load.partition
+    frames = read.run(lambda session: [load_partition(session, key) for key in keys])
     if not frames:
         return load.whole().iloc[0:0]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)

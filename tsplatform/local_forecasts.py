@@ -7,15 +7,16 @@ Dagster's console logger is quiet; ``echo`` gets what a person follows (``tsplat
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import dagster as dg
 import pandas as pd
 
 from tsplatform.defs.forecasts.assets import daily_category_sales, forecast_report
-from tsplatform.defs.forecasts.partitions import category_partitions
+from tsplatform.defs.forecasts.partitions import CATEGORY_PARTITIONS
 from tsplatform.defs.forecasts.refresh import CATEGORY_FORECAST_JOB, TRIGGER_TAG, range_tags
 from tsplatform.run_reports import QUIET, logger_config, timed_run
 
@@ -47,7 +48,7 @@ def forecast_now(
     ), echo)
     if not aggregate.success:
         return ForecastOutcome(False, _summary([]), [aggregate.run_id])
-    known = instance.get_dynamic_partitions(category_partitions.name)
+    known = instance.get_dynamic_partitions(CATEGORY_PARTITIONS)
     chosen = categories or known
     unknown = sorted(set(chosen) - set(known))
     if unknown:
@@ -66,12 +67,9 @@ def forecast_now(
     for number, (first, last) in enumerate(ranges, start=1):
         if len(ranges) > 1:
             echo(f"  run {number} of {len(ranges)}: {_span(first, last)} ...")
-        result = timed_run(lambda: job.execute_in_process(
-            run_config=config,
-            instance=instance,
-            tags={**range_tags(first, last), TRIGGER_TAG: "cli"},
-            raise_on_error=False,
-        ), echo)
+        run = functools.partial(job.execute_in_process, run_config=config, instance=instance,
+                                tags={**range_tags(first, last), TRIGGER_TAG: "cli"}, raise_on_error=False)
+        result = timed_run(run, echo)
         run_ids.append(result.run_id)
         success = success and result.success
     echo("writing the charts' index page ...")
@@ -97,10 +95,12 @@ def _reports() -> Path:
     return settings.data_paths().reports / "forecasts"
 
 
-def _contiguous_ranges(chosen: list[str], known: list[str]) -> list[tuple[str, str]]:
+def _contiguous_ranges(chosen: Sequence[str], known: Sequence[str]) -> list[tuple[str, str]]:
     """The chosen partitions as ranges of the partition order (all categories: one range, one run)."""
     wanted = set(chosen)
-    ranges, start, previous = [], None, None
+    ranges: list[tuple[str, str]] = []
+    start: str | None = None
+    previous = ""
     for key in known:
         if key in wanted:
             start = start or key
@@ -113,10 +113,10 @@ def _contiguous_ranges(chosen: list[str], known: list[str]) -> list[tuple[str, s
     return ranges
 
 
-def _summary(categories: list[str]) -> pd.DataFrame:
+def _summary(categories: Sequence[str]) -> pd.DataFrame:
     """Per category: the chosen model, its mean backtest scores and its chart page."""
     from tsplatform import read
-    from tsplatform.forecasting.charts import page_filename
+    from tsplatform.forecasting.category_charts import page_filename
 
     metrics = read.forecast_metrics() if categories else pd.DataFrame(columns=["category"])
     metrics = metrics[metrics["category"].isin(categories)]

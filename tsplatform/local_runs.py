@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
-from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
+from tsplatform.defs.invoices.partitions import UPLOAD_BATCHES
 from tsplatform.defs.invoices.recovery import interrupted_batches
-from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.sensors import LANDING_SENSOR_NAME
 from tsplatform.defs.run_heartbeat import Heartbeat, worker_tags
 from tsplatform.ingest.landing import wait_until_settled
+from tsplatform.ingest.registration import LandingTick, look_at_landing
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse
 
@@ -36,7 +36,7 @@ def ingest_landing_now(
     wait_until_settled(paths.ensure().landing)
     tick = look_at_landing(paths, warehouse)
     if tick.waiting_batches:
-        instance.add_dynamic_partitions(upload_batches.name, tick.waiting_batches)
+        instance.add_dynamic_partitions(UPLOAD_BATCHES, tick.waiting_batches)
     job = definitions.resolve_job_def("invoice_ingest_job")
     cli_tags = {"tsplatform/launched_by": "cli"}
     run_ids: dict[str, str] = {}

@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 import re
 import time
-from functools import lru_cache
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from functools import cache
+from typing import TypeVar
 
 import pandas as pd
 
 from tsplatform import settings
-from tsplatform.warehouse import Session, Warehouse, backend_for
+from tsplatform.warehouse import Session, Warehouse, backend_for, stream_tables
 from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import invoices as invoice_table
-from tsplatform.warehouse import sensors as sensor_tables
 from tsplatform.warehouse import uploads as upload_table
 from tsplatform.warehouse.errors import is_transient
 
@@ -106,48 +105,48 @@ def forecast_metrics(category=None, model=None) -> pd.DataFrame:
 def sensor_readings(sensor=None, since=None, limit=None) -> pd.DataFrame:
     """``sensor_readings`` in time order (``ts`` UTC). With ``since``: the first ``limit`` from then
     on; without: the newest ``limit``."""
-    return run(lambda s: sensor_tables.read_stored_readings(s, sensor, _moment(since), limit))
+    return run(lambda s: stream_tables.read_stored_readings(s, sensor, _moment(since), limit))
 
 
 def rejected_readings() -> pd.DataFrame:
     """``rejected_readings``: stream lines that were not readings, with where and why."""
-    return run(sensor_tables.read_rejected_readings)
+    return run(stream_tables.read_rejected_readings)
 
 
 def stream_ranges() -> pd.DataFrame:
     """``sensor_stream_ranges``: the ledger of stored stream ranges."""
-    return run(sensor_tables.read_ranges)
+    return run(stream_tables.read_ranges)
 
 
 def sensor_stats() -> pd.DataFrame:
     """``sensor_stats``: one row per sensor."""
-    return run(sensor_tables.read_stats)
+    return run(stream_tables.read_stats)
 
 
 def sensor_smoothed(sensor=None, since=None) -> pd.DataFrame:
     """``sensor_smoothed``: the moving average of the last refresh."""
-    return run(lambda s: sensor_tables.read_smoothed(s, sensor, _moment(since)))
+    return run(lambda s: stream_tables.read_smoothed(s, sensor, _moment(since)))
 
 
 def anomalies(sensor=None, since=None) -> pd.DataFrame:
     """``sensor_anomalies``: readings flagged by the detector."""
-    return run(lambda s: sensor_tables.read_anomalies(s, sensor, _moment(since)))
+    return run(lambda s: stream_tables.read_anomalies(s, sensor, _moment(since)))
 
 
 def alarms(sensor=None, since=None) -> pd.DataFrame:
     """``sensor_alarms``: alarm events (one per incident, not per flagged reading), in start order;
     ``since``: those still running at or after that moment."""
-    return run(lambda s: sensor_tables.read_alarms(s, sensor, _moment(since)))
+    return run(lambda s: stream_tables.read_alarms(s, sensor, _moment(since)))
 
 
 def sensor_forecasts(sensor=None) -> pd.DataFrame:
     """``sensor_forecast``: the stored forecast of each sensor (``ds`` UTC)."""
-    return run(lambda s: sensor_tables.read_forecast(s, sensor))
+    return run(lambda s: stream_tables.read_forecast(s, sensor))
 
 
 def newest_reading_time(timeout: float | None = None) -> pd.Timestamp | None:
     """The ``ts`` (UTC) of the newest stored reading, or None: how fresh the stream is."""
-    newest = run(sensor_tables.latest_reading_time, timeout=timeout)
+    newest = run(stream_tables.latest_reading_time, timeout=timeout)
     return None if newest is None else pd.Timestamp(newest, tz="UTC")
 
 
@@ -194,19 +193,10 @@ def warehouse_address() -> str:
 
 def read_timeout() -> float:
     """``TSPLATFORM_READ_TIMEOUT``: how long a read waits for a busy warehouse, in seconds."""
-    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{TIMEOUT_VARIABLE} must be a number of seconds, got {text!r}") from None
-    if seconds < 0:
-        raise ValueError(f"{TIMEOUT_VARIABLE} must not be negative, got {text!r}")
-    return seconds
+    return float(settings.number_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_SECONDS, "seconds", whole=False))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _warehouse(url: str) -> Warehouse:
     return backend_for(url)  # as it is: a reader does not migrate
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -35,7 +35,8 @@ def timed_run(execute: Callable[[], dg.ExecuteInProcessResult], echo: Callable[[
 
 def describe(result: dg.ExecuteInProcessResult, seconds: float) -> list[str]:
     """The outcome of a finished run, for people: stored assets and checks, or why it failed."""
-    stored = list(dict.fromkeys(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()))
+    stored = list(dict.fromkeys(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+                                if event.asset_key is not None))
     checks: dict[str, bool] = {}
     for evaluation in result.get_asset_check_evaluations():
         checks[evaluation.check_name] = checks.get(evaluation.check_name, True) and evaluation.passed

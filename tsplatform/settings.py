@@ -53,7 +53,7 @@ class DataPaths:
     def default_warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 
-    def ensure(self) -> "DataPaths":
+    def ensure(self) -> DataPaths:
         for folder in (self.landing, self.uploads, self.duplicates, self.rejected_files, self.reports, self.stream):
             folder.mkdir(parents=True, exist_ok=True)
         return self
@@ -67,6 +67,21 @@ def data_paths() -> DataPaths:
 def warehouse_url() -> str:
     """``TSPLATFORM_WAREHOUSE_URL``, defaulting to the embedded DuckDB file in the data folder."""
     return os.environ.get("TSPLATFORM_WAREHOUSE_URL") or f"duckdb:///{data_paths().default_warehouse}"
+
+
+def number_setting(variable: str, default: int | float, unit: str, *, minimum: float = 0, whole: bool = True):
+    """A number from the environment (``default`` when unset or blank): an int when ``whole``, else
+    a float; a ValueError naming the variable and its ``unit`` when it is not one, or below ``minimum``."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise ValueError(f"{variable} must be a {'whole ' if whole else ''}number of {unit}, got {text!r}") from None
+    if value < minimum:
+        raise ValueError(f"{variable} must be at least {minimum:g} {unit}, got {text!r}")
+    return value
 
 
 def api_port() -> int:

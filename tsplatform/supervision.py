@@ -71,6 +71,12 @@ def stop_all(started: Sequence[tuple[Command, subprocess.Popen]], grace: float) 
         process.wait()
 
 
+def stop_groups(processes: Sequence[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM to each process group (children started with ``start_new_session``), SIGKILL to what
+    is left after ``grace`` seconds; returns when every group is empty (tests, benchmarks)."""
+    stop_all([(Command("child", ()), process) for process in processes], grace)
+
+
 def _signal_group(process: subprocess.Popen, number: int) -> None:
     try:
         os.killpg(process.pid, number)  # the group id is the leader's pid (start_new_session)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tsplatform import supervision
+
 MARKER = "TSPLATFORM_TEST_PROCESS_MARK"
 
 
@@ -66,15 +68,4 @@ def chromium() -> str:
 
 def stop_groups(processes: list[subprocess.Popen], seconds: float = 30) -> None:
     """SIGTERM to each process group started with ``start_new_session``; SIGKILL what outlives ``seconds``."""
-    for process in processes:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for process in processes:
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    supervision.stop_groups(processes, seconds)

@@ -20,7 +20,6 @@ import requests
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import open_warehouse
-
 from tsplatform_tests.conftest import csv_text, land
 
 PROJECT = Path(__file__).resolve().parent.parent

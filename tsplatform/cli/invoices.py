@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import gc
 import os
 import sys
 from pathlib import Path
@@ -12,8 +12,11 @@ import click
 from tsplatform import settings
 from tsplatform.cli.output import FORMATS, Layout, emit
 from tsplatform.cli.reads import reading
-from tsplatform.ingest.landing import copy_into_landing, sha256_of
+from tsplatform.ingest.landing import hash_into_landing
 from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, parse_column_mapping
+from tsplatform.ingest.timings import StageTimes, recording, seconds_since_process_start, stage, write_timings
+
+TIMINGS_HELP = "Write the seconds of each stage as JSON to FILE ('-': standard error)."
 
 
 def _warehouse():
@@ -24,7 +27,8 @@ def _warehouse():
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--columns", "columns", help='Map source columns, e.g. "Order Date=Date,Product ID=product_id,Category=category,Sales=sales".')
+@click.option("--columns", "columns",
+              help='Map source columns, e.g. "Order Date=Date,Product ID=product_id,Category=category,Sales=sales".')
 @click.option("--date-format", default="%Y-%m-%d", show_default=True, help="strptime format of the date column.")
 @click.option(
     "--timezone",
@@ -33,14 +37,24 @@ def _warehouse():
     help="IANA zone whose calendar day an invoice belongs to: a timestamp with an offset (%z) is converted to it, "
     "a naive one is its wall-clock time; the time of day is then dropped.",
 )
-@click.option("--encoding", default="utf-8-sig", show_default=True, help="Text encoding of the file (utf-8-sig reads UTF-8 with or without BOM).")
+@click.option("--encoding", default="utf-8-sig", show_default=True,
+              help="Text encoding of the file (utf-8-sig reads UTF-8 with or without BOM).")
 @click.option("--delimiter", default=",", show_default=True, help="Field delimiter.")
 @click.option("--allow-negative", is_flag=True, help="Accept negative sales (returns, corrections).")
 @click.option("--skip-known", is_flag=True, help="Do not copy a file whose content was already uploaded.")
-def upload(files, columns, date_format, timezone, encoding, delimiter, allow_negative, skip_known):
-    """Copy FILES into the landing folder (atomically), with their upload options."""
-    from tsplatform.warehouse import uploads as upload_table
+@click.option("--timings", "timings_file", metavar="FILE", default=None, help=TIMINGS_HELP)
+def upload(files, columns, date_format, timezone, encoding, delimiter, allow_negative, skip_known, timings_file):
+    """Copy FILES into the landing folder (atomically), with their upload options.
 
+    Each file is read once: hashed while it is copied; the copy enters landing only whole."""
+    entered = seconds_since_process_start()
+    with recording() as times:
+        _upload(files, columns, date_format, timezone, encoding, delimiter, allow_negative, skip_known)
+    if timings_file:
+        _write_timings(timings_file, "upload", entered, times, [])
+
+
+def _upload(files, columns, date_format, timezone, encoding, delimiter, allow_negative, skip_known):
     try:
         options = UploadOptions(
             parse_column_mapping(columns), date_format, encoding, delimiter, allow_negative, timezone
@@ -48,35 +62,106 @@ def upload(files, columns, date_format, timezone, encoding, delimiter, allow_neg
     except InvalidOptionsError as problem:
         raise click.UsageError(str(problem)) from problem
     paths = settings.data_paths().ensure()
-    warehouse = _warehouse()
+    with stage("open warehouse"):
+        warehouse = _warehouse_to_look_up()
     for file in files:
         if not file.is_file():
             raise click.ClickException(f"{file}: no such file (or not a regular file)")
         if not os.access(file, os.R_OK):
             raise click.ClickException(f"{file}: not readable")
-        digest = sha256_of(file)
-        with warehouse.transaction() as session:
-            known = upload_table.batch_with_hash(session, digest)
-        if known and skip_known:
+        known = None
+
+        def keep(digest: str) -> bool:
+            nonlocal known
+            with stage("look up the hash"), warehouse.transaction() as session:
+                known = _batch_with_hash(session, digest)
+            return not (known and skip_known)
+
+        with stage("hash and copy"):
+            target, digest = hash_into_landing(file, paths.landing, options, keep)
+        if target is None:
             click.echo(f"{file.name}: already uploaded as batch {known}; skipped")
             continue
-        target = copy_into_landing(file, paths.landing, options)
         status = f"already uploaded as batch {known}: it will be archived as a duplicate" if known else "new content"
         click.echo(f"{file.name}: copied to {target} ({status}, sha256 {digest[:12]})")
 
 
-@click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def ingest(fmt):
-    """Process everything waiting in landing now, as Dagster runs; exit 1 if a batch failed."""
-    from tsplatform.definitions import defs
-    from tsplatform.instance import open_instance
-    from tsplatform.local_runs import ingest_landing_now
+def _warehouse_to_look_up():
+    """Where ``upload`` looks a hash up. A DuckDB file is only opened (one connection, no schema
+    change: a new file has no upload yet, and ``ingest`` migrates it); PostgreSQL as ever."""
+    from tsplatform.warehouse import backend_for
+
+    url = settings.warehouse_url()
+    return _warehouse() if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")) else backend_for(url)
+
+
+def _batch_with_hash(session, digest: str) -> str | None:
     from tsplatform.warehouse import uploads as upload_table
 
-    warehouse = _warehouse()
-    with open_instance() as instance:
-        report = ingest_landing_now(instance, defs(), settings.data_paths(), warehouse)
+    try:
+        return upload_table.batch_with_hash(session, digest)
+    except Exception as problem:
+        duckdb = sys.modules.get("duckdb")  # loaded if the warehouse is DuckDB
+        if duckdb is not None and isinstance(problem, duckdb.CatalogException):
+            return None  # a DuckDB file not migrated yet: nothing was uploaded to it
+        raise
+
+
+# the stages of the work, as the ingest code times them (``tsplatform.ingest.timings``)
+WORK_STAGES = ("hash and register", "read", "validate", "impute", "merge", "write", "accounting")
+
+
+def _write_timings(target: str, command: str, entered: float | None, times: StageTimes, work: list[str]) -> None:
+    """Start-up (process start to the command, imports included), each timed stage, and for
+    ``ingest`` Dagster's share: the runs' time less the work timed inside them."""
+    stages = {"start-up": round(entered, 4) if entered is not None else None}
+    recorded = times.as_dict()
+    run = recorded.pop("dagster: runs", None)
+    stages.update(recorded)
+    if run is not None:
+        stages["dagster bookkeeping"] = round(max(run - times.total(work), 0.0), 4)
+    write_timings(target, command, stages, total=seconds_since_process_start(),
+                  peak_rss_mb_after={name: round(mb, 1) for name, mb in times.peak_mb.items()})
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--timings", "timings_file", metavar="FILE", default=None, help=TIMINGS_HELP)
+def ingest(fmt, timings_file):
+    """Process everything waiting in landing now, as Dagster runs; exit 1 if a batch failed."""
+    entered = seconds_since_process_start()
+    with recording() as times:
+        try:
+            _ingest(fmt)
+        finally:
+            if timings_file:
+                _write_timings(timings_file, "ingest", entered, times, list(WORK_STAGES))
+            if Path(sys.argv[0]).name == "tsplatform":
+                # The process ends now. Dagster, pandas and the batch leave millions of objects, which
+                # the interpreter's final garbage collections would walk for 1-4 s after the work
+                # is done: frozen, they are skipped (files, connections and atexit handlers close as
+                # usual). Only in the command itself: a caller that goes on (tests) keeps collecting.
+                gc.freeze()
+
+
+def _ingest(fmt):
+    with stage("dagster: imports and definitions"):
+        from tsplatform.definitions import defs
+        from tsplatform.instance import open_instance
+        from tsplatform.local_runs import ingest_landing_now
+        from tsplatform.warehouse import uploads as upload_table
+
+        definitions = defs()
+    with stage("open warehouse"):
+        warehouse = _warehouse()
+    with stage("dagster: instance"):
+        instance = open_instance()
+    try:
+        with stage("dagster: runs"):  # registration, the batches' runs and Dagster's records of them
+            report = ingest_landing_now(instance, definitions, settings.data_paths(), warehouse)
+    finally:
+        with stage("dagster: instance"):  # as ``with instance:``, timed: its storage and launchers closed
+            instance.dispose()
     for registration in report.tick.registrations:
         if registration.status != "uploaded":
             click.echo(registration.describe(), err=True)
@@ -87,7 +172,7 @@ def ingest(fmt):
     if not batches:
         click.echo("nothing waiting in landing")
         return
-    with warehouse.transaction() as session:
+    with stage("report"), warehouse.transaction() as session:
         frame = upload_table.list_uploads(session)
     frame = frame[frame["batch_num"].isin(batches)]
     emit(with_note(frame) if fmt == "table" else frame, fmt, INGEST_LAYOUT)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import click
 
@@ -35,7 +36,7 @@ class Layout:
     text: frozenset[str] = field(default_factory=frozenset)
     widest: Mapping[str, int] = field(default_factory=dict)
 
-    def without(self, *names: str) -> "Layout":
+    def without(self, *names: str) -> Layout:
         return Layout({k: v for k, v in self.columns.items() if k not in names}, self.ids, self.text, self.widest)
 
 
@@ -88,10 +89,11 @@ def table_text(frame: pd.DataFrame, layout: Layout | None = None, width: int | N
     cells = [_cells(frame[name], short=name in layout.ids) for name in names]
     for row in zip(*cells):
         table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in row))
-    console = Console(file=io.StringIO(), width=width or terminal_width(), color_system=None, force_terminal=False,
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or terminal_width(), color_system=None, force_terminal=False,
                       highlight=False, markup=False, emoji=False, legacy_windows=False)
     console.print(table)
-    return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _every_column(frame: pd.DataFrame) -> Layout:

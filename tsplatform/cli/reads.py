@@ -3,7 +3,8 @@ bounded wait for a writer's lock, never creating or migrating the warehouse, no 
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
 
 @click.command("generate-sales")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/landing"), show_default=True, help="Folder to write the CSV files to.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/landing"), show_default=True,
+              help="Folder to write the CSV files to.")
 @click.option("--categories", type=int, default=5, show_default=True)
 @click.option("--products", type=int, default=8, show_default=True, help="Products per category.")
 @click.option("--days", type=int, default=730, show_default=True)

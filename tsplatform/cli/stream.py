@@ -81,11 +81,10 @@ def stream(ctx, sensors, rate, simulated_step, spike_probability, spike_size, du
     from tqdm import tqdm
 
     from tsplatform.settings import data_paths
+    from tsplatform.stream.address import describe
     from tsplatform.stream.control import CommandInbox
     from tsplatform.stream.generator import ReadingGenerator
-    from tsplatform.stream.runner import run_live
-
-    from tsplatform.stream.address import describe
+    from tsplatform.stream.generator_loops import run_live
 
     folder = data_paths().stream
     generator = ReadingGenerator(sensors, spike_probability=spike_probability, spike_size=spike_size, seed=seed)
@@ -163,7 +162,7 @@ def backfill(days, interval, rate, sensors, spike_probability, spike_size, seed,
 
     from tsplatform.settings import data_paths
     from tsplatform.stream.generator import ReadingGenerator
-    from tsplatform.stream.runner import backfill_times, run_backfill
+    from tsplatform.stream.generator_loops import backfill_times, run_backfill
 
     if rate is not None:
         interval = pd.Timedelta(seconds=1.0 / rate)
@@ -292,13 +291,11 @@ class _writer:
         self.args = (folder, segment_mb, segment_minutes, owner)
 
     def __enter__(self):
-        from tsplatform.stream.interrupt import StopSignal
-        from tsplatform.stream.lock import WriterBusyError
-        from tsplatform.stream.segments import SegmentWriter
-
         from tsplatform.stream.address import nats_stream
+        from tsplatform.stream.interrupt import StopSignal
         from tsplatform.stream.jetstream import JetStreamWriter
-        from tsplatform.stream.lock import WriterLock
+        from tsplatform.stream.lock import WriterBusyError, WriterLock
+        from tsplatform.stream.segments import SegmentWriter
 
         folder, segment_mb, segment_minutes, owner = self.args
         broker = nats_stream()

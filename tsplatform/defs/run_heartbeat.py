@@ -44,7 +44,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat_until_stopped, name=f"heartbeat-{run_id[:8]}", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         if self.beat_on_entry:  # off when the run is about to be created with worker_tags() itself
             self.beat()
         self._thread.start()
@@ -83,14 +83,22 @@ class _BeatingExecutor(dg.Executor):
     def step_dependency_config(self):
         return self._inner.step_dependency_config
 
+    def __getattr__(self, name):
+        # what an executor's own execution loop reads from ``plan_context.executor`` beyond the
+        # Executor interface (the Celery executor's ``app_args()``) comes from the wrapped one
+        if name == "_inner":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
 
 def with_heartbeat(executor_def: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
     """``executor_def`` (same name, config and requirements) whose runs beat while they execute."""
     create = executor_def.executor_creation_fn
+    assert create is not None, f"{executor_def.name} has no creation function"
 
     return dg.ExecutorDefinition(
         name=executor_def.name,
-        config_schema=executor_def.config_schema,
+        config_schema=executor_def.config_schema,  # type: ignore[arg-type]  # the wrapped executor's own schema
         requirements=executor_def.get_requirements,
         executor_creation_fn=lambda init_context: _BeatingExecutor(create(init_context)),
         description=f"{executor_def.description or executor_def.name} The run tags itself with a heartbeat.",

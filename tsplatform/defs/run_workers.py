@@ -31,7 +31,7 @@ def worker_gone(tags: dict[str, str], now: float, this_host: str, never_beat_sin
     if host == this_host and pid.isdigit() and not _alive(int(pid)):
         return True
     try:
-        return now - float(beat) > STALE_AFTER_SECONDS
+        return now - float(beat) > STALE_AFTER_SECONDS  # type: ignore[arg-type]  # None falls to the except
     except (TypeError, ValueError):  # no beat recorded (tagged by an older version): the pid alone
         return False
 

@@ -28,18 +28,38 @@ _EXPORTS = {
     "mase": "metrics",
     "mase_scale": "metrics",
     "interval_coverage": "metrics",
-    "render_category_chart": "charts",
-    "render_index": "charts",
-    "page_filename": "charts",
+    "render_category_chart": "category_charts",
+    "render_index": "category_charts",
+    "page_filename": "category_charts",
     "prepare_series": "preparation",
     "infer_frequency": "frequency",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BACKTEST_COLUMNS",
+    "CategoryForecast",
+    "DEFAULT_MODELS",
+    "FORECAST_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "backtest",
+    "choose_best",
+    "forecast",
+    "forecast_categories",
+    "infer_frequency",
+    "interval_coverage",
+    "mase",
+    "mase_scale",
+    "page_filename",
+    "prepare_series",
+    "render_category_chart",
+    "render_index",
+    "smape",
+    "summarize_backtest",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs only
     from .backtesting import BACKTEST_COLUMNS, SUMMARY_COLUMNS, backtest, choose_best, summarize_backtest
-    from .charts import page_filename, render_category_chart, render_index
+    from .category_charts import page_filename, render_category_chart, render_index
     from .forecaster import DEFAULT_MODELS, FORECAST_COLUMNS, forecast
     from .frequency import infer_frequency
     from .metrics import interval_coverage, mase, mase_scale, smape

@@ -75,7 +75,7 @@ def plan_windows(prepared: PreparedSeries, horizon: int, origins: int) -> list[B
     if origins < 1:
         raise ValueError("origins must be at least 1")
     index = prepared.values.index
-    windows = []
+    windows: list[BacktestWindow] = []
     for back in range(origins, 0, -1):
         test_start = prepared.n - back * horizon
         if test_start < MIN_TRAIN_POINTS or not prepared.observed[:test_start].any():

@@ -39,8 +39,9 @@ def _openblas_controls() -> list[tuple]:
     for path in sorted(paths):
         if path not in _controls_by_path:
             _controls_by_path[path] = _load_control(path)
-        if _controls_by_path[path] is not None:
-            controls.append(_controls_by_path[path])
+        control = _controls_by_path[path]
+        if control is not None:
+            controls.append(control)
     return controls
 
 

@@ -117,7 +117,7 @@ def calibrate(forecast_frame: pd.DataFrame, backtest_scores: pd.DataFrame, inter
     settings = dict(forecast_frame.attrs.get("settings", {}))
     nonnegative = bool(settings.get("series", {}).get("nonnegative", False))
     raw_level = float(settings.get("interval", interval))
-    record = {}
+    record: dict[str, dict[str, float | int | None]] = {}
     for model, rows in calibrated.groupby("model", sort=False).groups.items():
         scores = backtest_scores.loc[backtest_scores["model"] == model, "score"].to_numpy(dtype=float)
         if len(scores) == 0:

@@ -10,9 +10,9 @@ import pandas as pd
 from . import flags as F
 from .blas_threads import single_threaded_blas
 from .ensemble import ENSEMBLE, INTERVAL_METHOD, combine
+from .guarded_fit import run_model
 from .models import BENCHMARK_MODELS, MODEL_NAMES
 from .preparation import PreparedSeries, prepare_series
-from .runner import run_model
 
 DEFAULT_MODELS = MODEL_NAMES  # the fitted models and the benchmarks (naive, seasonal_naive, theta)
 FORECAST_COLUMNS = ["model", "ds", "yhat", "lower", "upper", "flag"]

@@ -20,6 +20,7 @@ import time
 from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -63,7 +64,7 @@ class _Task:
 class _Outcome:
     key: Hashable
     number: int
-    payload: object = None
+    payload: Any = None  # the final forecast frame (number 0) or a backtest WindowResult
     seconds: float = 0.0
     error: str | None = None
 

@@ -58,7 +58,7 @@ class PreparedSeries:
     def array(self) -> np.ndarray:
         return self.values.to_numpy(dtype=float)
 
-    def scaled(self, factor: float) -> "PreparedSeries":
+    def scaled(self, factor: float) -> PreparedSeries:
         """The series divided by ``factor`` (extreme magnitudes are rescaled; see ``runner``)."""
         return replace(
             self,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .charts import page_filename
+from .category_charts import page_filename
 from .flags import join_flags
 
 NO_BACKTEST_NOTE = "no backtest: series too short"

@@ -41,7 +41,7 @@ class YearlyFourier:
         terms = fourier_terms(np.asarray(positions, dtype=float), self.period, self.order)
         return terms @ np.asarray(self.coefficients)
 
-    def scaled(self, factor: float) -> "YearlyFourier":
+    def scaled(self, factor: float) -> YearlyFourier:
         """The same curve for the series divided by ``factor``."""
         return replace(self, coefficients=tuple(c / factor for c in self.coefficients))
 
@@ -70,7 +70,7 @@ def detect_yearly_fourier(
     """The yearly curve of ``values`` if two years exist and the pattern is real, else None."""
     values = np.asarray(values, dtype=float)
     n = len(values)
-    if not has_two_years(n, periods_per_year) or not np.all(np.isfinite(values)):
+    if periods_per_year is None or not has_two_years(n, periods_per_year) or not np.all(np.isfinite(values)):
         return None
     positions = np.arange(n, dtype=float)
     trend = np.column_stack([np.ones(n), positions / n])

@@ -13,6 +13,7 @@ import pandas as pd
 from tsplatform.ingest.imputation import LastKnownLookup, impute_missing_sales, merge_duplicate_keys
 from tsplatform.ingest.options import UploadOptions
 from tsplatform.ingest.reading import read_upload
+from tsplatform.ingest.timings import stage
 from tsplatform.ingest.validation import validate_rows
 
 
@@ -41,11 +42,14 @@ class PreparedBatch:
 def prepare_batch(path: Path, options: UploadOptions, last_known: LastKnownLookup | None = None) -> PreparedBatch:
     """Read, validate, merge and impute one upload. Raises ``UnreadableUploadError`` for a file
     that is not a table with the required columns (the whole batch fails)."""
-    raw = read_upload(path, options)
-    validation = validate_rows(raw, options.date_format, options.allow_negative_sales, options.timezone)
-    # merged first: a blank line beside a line with a value is not a missing day
-    merged, num_merged = merge_duplicate_keys(validation.valid)
-    imputation = impute_missing_sales(merged, last_known)
+    with stage("read"):
+        raw = read_upload(path, options)
+    with stage("validate"):
+        validation = validate_rows(raw, options.date_format, options.allow_negative_sales, options.timezone)
+    with stage("impute"):
+        # merged first: a blank line beside a line with a value is not a missing day
+        merged, num_merged = merge_duplicate_keys(validation.valid)
+        imputation = impute_missing_sales(merged, last_known)
     rows = imputation.rows
     notes = list(raw.notes)
     if imputation.num_filled_with_zero:

@@ -13,8 +13,8 @@ so only the keys present are grouped, never every combination of categories.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -72,23 +73,64 @@ def copy_into_landing(source: Path | BinaryIO, landing: Path, options: UploadOpt
 
     Options first, then the file: both written under a dot-name and renamed, so the sensor never
     sees half a file or a file without its options. A name already in landing gets a counter."""
-    name = name or Path(source).name
-    target = landing / name
-    counter = 1
-    while target.exists():
-        target = landing / f"{Path(name).stem}.{counter}{Path(name).suffix}"
-        counter += 1
-    if options != UploadOptions():
-        sidecar = sidecar_path(target)
-        temporary = landing / f".{sidecar.name}.tmp"
-        temporary.write_text(options.to_json(), encoding="utf-8")
-        os.replace(temporary, sidecar)
+    name = name or Path(source if isinstance(source, (str, os.PathLike)) else source.name).name
+    target = _free_target(landing, name)
     temporary = landing / f".{target.name}.tmp"
     if isinstance(source, (str, os.PathLike)):
         shutil.copyfile(source, temporary)
     else:
         with open(temporary, "wb") as copy:
             shutil.copyfileobj(source, copy, 1 << 20)
+    return _place(temporary, landing, name, options)
+
+
+def hash_into_landing(
+    source: Path, landing: Path, options: UploadOptions, keep: Callable[[str], bool] = lambda digest: True
+) -> tuple[Path | None, str]:
+    """``copy_into_landing`` for ``tsplatform upload``, reading the file once: its SHA-256 is
+    computed while it is copied (large buffers). ``keep(digest)`` decides, once the copy is whole,
+    whether it goes into landing; if not, the copy is removed and the path is None."""
+    temporary = landing / f".{source.name}.{os.getpid()}.tmp"
+    digest = hashlib.sha256()
+    buffer = bytearray(_COPY_BUFFER)
+    view = memoryview(buffer)
+    try:
+        with open(source, "rb", buffering=0) as reading, open(temporary, "wb", buffering=0) as writing:
+            while read := reading.readinto(buffer):
+                chunk = view[:read]
+                digest.update(chunk)
+                while chunk:
+                    chunk = chunk[writing.write(chunk):]
+        hexdigest = digest.hexdigest()
+        if not keep(hexdigest):
+            temporary.unlink()
+            return None, hexdigest
+        return _place(temporary, landing, source.name, options), hexdigest
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+_COPY_BUFFER = 4 << 20
+
+
+def _free_target(landing: Path, name: str) -> Path:
+    target = landing / name
+    counter = 1
+    while target.exists():
+        target = landing / f"{Path(name).stem}.{counter}{Path(name).suffix}"
+        counter += 1
+    return target
+
+
+def _place(temporary: Path, landing: Path, name: str, options: UploadOptions) -> Path:
+    """Rename a complete copy into landing under ``name`` (or a free variant), its options first."""
+    target = _free_target(landing, name)
+    if options != UploadOptions():
+        sidecar = sidecar_path(target)
+        written = landing / f".{sidecar.name}.tmp"
+        written.write_text(options.to_json(), encoding="utf-8")
+        os.replace(written, sidecar)
     # The copy is complete the moment it is renamed into landing: date it as already settled, so
     # the sensor and an ingest right after take it without waiting (upload order is kept).
     settled = time.time() - SETTLE_SECONDS
@@ -114,7 +156,7 @@ def safe_stem(name: str, max_length: int = 80) -> str:
 
 def make_batch_id(original_name: str, uploaded_at: dt.datetime, file_hash: str) -> str:
     """``<stem>_<unix-seconds>_<first 6 hex of the hash>``."""
-    seconds = int(uploaded_at.replace(tzinfo=dt.timezone.utc).timestamp())
+    seconds = int(uploaded_at.replace(tzinfo=dt.UTC).timestamp())
     return f"{safe_stem(original_name)}_{seconds}_{file_hash[:6]}"
 
 

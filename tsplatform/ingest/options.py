@@ -42,12 +42,12 @@ class UploadOptions:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "UploadOptions":
+    def from_json(cls, text: str) -> UploadOptions:
         data = json.loads(text)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known).validated()
 
-    def validated(self) -> "UploadOptions":
+    def validated(self) -> UploadOptions:
         targets = {normalize_header(c): c for c in REQUIRED_COLUMNS}
         mapping = {}
         for source, target in self.column_mapping.items():

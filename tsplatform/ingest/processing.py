@@ -8,8 +8,9 @@ the same batch cannot both apply it.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from tsplatform.ingest.batch import PreparedBatch, prepare_batch
 from tsplatform.ingest.options import InvalidOptionsError, read_sidecar
 from tsplatform.ingest.reading import UnreadableUploadError
+from tsplatform.ingest.timings import StageTimes, add_stage, recording, stage
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
@@ -35,6 +37,7 @@ class BatchOutcome:
     prepared: PreparedBatch | None = None
     upload: dict = field(default_factory=dict)
     message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, validate, impute, merge, write
 
 
 def process_batch(
@@ -44,7 +47,17 @@ def process_batch(
     reprocess: bool = False,
     log: Callable[[str], None] = lambda message: None,
 ) -> BatchOutcome:
-    with warehouse.transaction() as session:
+    times = StageTimes()
+    with recording(times):
+        outcome = _process_batch(warehouse, batch_num, run_id, reprocess, log)
+    outcome.timings = times.as_dict()
+    return outcome
+
+
+def _process_batch(
+    warehouse: Warehouse, batch_num: str, run_id: str | None, reprocess: bool, log: Callable[[str], None]
+) -> BatchOutcome:
+    with stage("write"), warehouse.transaction() as session:
         upload = upload_table.get_upload(session, batch_num)
     if upload is None:
         raise BatchFailedError(f"batch {batch_num} is not registered in upload_metadata")
@@ -56,7 +69,7 @@ def process_batch(
         # refused at registration (unsafe entry, size limit, bad options): nothing to process
         raise BatchFailedError(upload.get("error_log") or "the upload was refused at registration")
 
-    with warehouse.transaction() as session:
+    with stage("write"), warehouse.transaction() as session:
         if upload_table.claim_for_processing(session, batch_num, run_id, reprocess) == "completed":
             return BatchOutcome(batch_num, "skipped", upload=upload, message=f"{batch_num} was completed by another run")
 
@@ -92,7 +105,7 @@ def process_batch(
             raise
         _fail(warehouse, batch_num, reason)
         raise BatchFailedError(reason) from problem
-    with warehouse.transaction() as session:
+    with stage("write"), warehouse.transaction() as session:
         upload = upload_table.get_upload(session, batch_num) or upload
     return BatchOutcome(batch_num, "completed", counts=counts, prepared=prepared, upload=upload)
 
@@ -103,12 +116,17 @@ class _AlreadyCompletedError(Exception):
 
 def _apply(warehouse: Warehouse, upload: dict, prepared: PreparedBatch, reprocess: bool, run_id: str | None) -> dict[str, int]:
     batch_num = upload["batch_num"]
+    started = time.perf_counter()
+    merging = 0.0
     with warehouse.transaction() as session:
         if upload_table.claim_for_processing(session, batch_num, run_id, reprocess) == "completed":
             raise _AlreadyCompletedError(f"{batch_num} was completed by another run meanwhile")
-        upserted = invoice_table.upsert_invoices(
-            session, prepared.rows, batch_num, upload["file_hash"], uploaded_at=upload["uploaded_at"]
-        )
+        with stage("merge"):  # compare with the table and upsert (a first load: the bulk append)
+            merge_started = time.perf_counter()
+            upserted = invoice_table.upsert_invoices(
+                session, prepared.rows, batch_num, upload["file_hash"], uploaded_at=upload["uploaded_at"]
+            )
+            merging = time.perf_counter() - merge_started
         if upserted.kept_newer:
             prepared.notes.append(f"{upserted.kept_newer} rows kept the value of a newer upload (counted unchanged)")
         invoice_table.insert_rejected_rows(session, prepared.rejected, batch_num)
@@ -120,6 +138,8 @@ def _apply(warehouse: Warehouse, upload: dict, prepared: PreparedBatch, reproces
             extra_columns=json.dumps(prepared.extra_columns, ensure_ascii=False) if prepared.extra_columns else None,
             notes="; ".join(prepared.notes) or None,
         )
+    # the rest of the transaction: quarantine, accounting row, commit (DuckDB: the checkpoint)
+    add_stage("write", time.perf_counter() - started - merging)
     return counts
 
 

@@ -64,8 +64,7 @@ class RawUpload:
 
 
 def read_upload(path: Path, options: UploadOptions) -> RawUpload:
-    data = path.read_bytes()
-    text = _decode(data, options.encoding)
+    text = _decode(path.read_bytes(), options.encoding)  # the bytes are freed once decoded
     return parse_text(text, options)
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from filelock import FileLock
 
@@ -30,6 +31,7 @@ from tsplatform.ingest.landing import (
     stored_name,
 )
 from tsplatform.ingest.options import InvalidOptionsError, UploadOptions, read_sidecar, sidecar_path
+from tsplatform.ingest.timings import stage
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse import Warehouse, utc_now
 from tsplatform.warehouse import uploads as upload_table
@@ -84,6 +86,11 @@ def landing_lock(paths: DataPaths) -> FileLock:
 
 
 def register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registration:
+    with stage("hash and register"):
+        return _register_file(file, paths, warehouse)
+
+
+def _register_file(file: Path, paths: DataPaths, warehouse: Warehouse) -> Registration:
     uploaded_at = utc_now().replace(microsecond=0)
     if file.is_symlink():
         return _refuse(file, paths, warehouse, uploaded_at, "the file is a symbolic link; copy the real file into landing")
@@ -191,3 +198,19 @@ def _new_upload(batch_num, file, stored, file_hash, size, uploaded_at, status, *
         duplicate_of=duplicate_of,
         error_log=error_log,
     )
+
+
+@dataclass
+class LandingTick:
+    """One look at the landing folder, shared by the landing sensor and ``tsplatform ingest``."""
+
+    registrations: list[Registration]
+    waiting_batches: list[str]  # registered, not yet started: each is owed a run
+
+
+def look_at_landing(paths: DataPaths, warehouse: Warehouse, settle_seconds: float | None = None) -> LandingTick:
+    """Register what has landed, then list every batch still waiting for its run."""
+    registrations = register_landed_files(paths, warehouse, settle_seconds=settle_seconds)
+    with warehouse.transaction() as session:
+        waiting = upload_table.batches_waiting(session)
+    return LandingTick(registrations, waiting)

@@ -78,7 +78,8 @@ def invoice_row_schema(
     return pa.DataFrameSchema(
         name="invoice_upload_rows",
         description=(
-            f"Rows of an invoice upload. Date parses with {date_format} (a time of day is cut to its day); product_id and category non-empty after "
+            f"Rows of an invoice upload. Date parses with {date_format} (a time of day is cut to its day); "
+            "product_id and category non-empty after "
             f"trimming (at most {MAX_KEY_LENGTH} characters); sales numeric, finite, below 1e10 in magnitude, "
             f"{'any sign' if allow_negative_sales else 'not negative'}, or empty (missing: imputed)."
         ),
@@ -201,9 +202,25 @@ def _failed_checks_by_row(schema: pa.DataFrameSchema, parsed: pd.DataFrame) -> d
         for check, positions in _failure_cases(column, values.to_frame(name)):
             _add_failures(failed, check, positions if codes is None else _rows_with_codes(codes, positions, len(values)))
     frame_rules = schema.remove_columns(list(schema.columns))
-    for check, positions in _failure_cases(frame_rules, parsed):
-        _add_failures(failed, check, positions)
+    codes, values = _frame_rule_values(parsed)
+    for check, positions in _failure_cases(frame_rules, values):
+        _add_failures(failed, check, positions if codes is None else _rows_with_codes(codes, positions, len(values)))
     return failed
+
+
+def _frame_rule_values(parsed: pd.DataFrame) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """What the frame rules are run on. They read ``sales`` and the text it was parsed from, and
+    ``sales`` is a function of that text: so one row per distinct sales text (the codes take the
+    verdict back to the rows); the whole frame when the text is not categorical."""
+    text = parsed["sales_raw"]
+    if not isinstance(text.dtype, pd.CategoricalDtype):
+        return None, parsed
+    codes = text.cat.codes.to_numpy()
+    if (codes < 0).any():
+        return None, parsed
+    sales = np.full(len(text.cat.categories), np.nan)
+    sales[codes] = parsed["sales"].to_numpy(dtype="float64")
+    return codes, pd.DataFrame({"sales": sales, "sales_raw": pd.Series(text.cat.categories, dtype=object)})
 
 
 def _validation_values(column: pd.Series) -> tuple[np.ndarray | None, pd.Series]:

@@ -14,8 +14,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tsplatform import read
-from tsplatform.serving import health_routes, stream_routes, table_routes, upload_routes
-from tsplatform.serving import chart_routes, dashboard_routes  # pages for people, outside the schema
+from tsplatform.serving import (  # pages for people, outside the schema
+    chart_routes,
+    dashboard_routes,
+    health_routes,
+    stream_routes,
+    table_routes,
+    upload_routes,
+)
 from tsplatform.serving.common import (
     UNREADABLE_BODY,
     BodyLimit,

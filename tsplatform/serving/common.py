@@ -9,7 +9,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsplatform.cli.output import csv_text
 from tsplatform.ingest.registration import max_upload_bytes
+from tsplatform.settings import number_setting
 from tsplatform.warehouse import catalog
 
 TOKEN_VARIABLE = "TSPLATFORM_API_TOKEN"
@@ -70,12 +71,8 @@ class ServingSettings:
     max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT
 
     @classmethod
-    def from_environment(cls) -> "ServingSettings":
-        text = os.environ.get(UPLOAD_LIMIT_VARIABLE, "").strip()
-        try:
-            limit = int(text) if text else DEFAULT_UPLOAD_LIMIT
-        except ValueError:
-            raise ValueError(f"{UPLOAD_LIMIT_VARIABLE} must be a whole number of bytes, got {text!r}") from None
+    def from_environment(cls) -> ServingSettings:
+        limit = int(number_setting(UPLOAD_LIMIT_VARIABLE, DEFAULT_UPLOAD_LIMIT, "bytes"))
         # a file over the landing's own limit would only be refused at registration
         return cls(token=os.environ.get(TOKEN_VARIABLE) or None, max_upload_bytes=min(limit, max_upload_bytes()))
 
@@ -224,7 +221,7 @@ _TYPES = {"VARCHAR": str, "TEXT": str, "INTEGER": int, "BIGINT": int, "DOUBLE PR
           "BOOLEAN": bool, "DATE": dt.date, "TIMESTAMP": dt.datetime}
 
 
-@lru_cache(maxsize=None)
+@cache
 def row_model(table: str) -> type[BaseModel]:
     """One JSON row of a warehouse table, built from its columns as the migrations define them
     (so the schema cannot drift from the table); nullable columns may be ``null``."""
@@ -239,7 +236,8 @@ def row_model(table: str) -> type[BaseModel]:
 def table_answers(table: str, *codes: int, csv: bool = True) -> dict[str, Any]:
     """``response_model`` and ``responses`` of a table route: rows as JSON (or CSV), and the
     errors it can answer."""
-    ok = {200: {"description": "the rows" + (", as JSON records or CSV (format=csv)" if csv else "")}}
+    ok: dict[int, dict[str, Any]] = {200: {"description": "the rows" + (", as JSON records or CSV (format=csv)" if csv else "")}}
     if csv:
         ok[200]["content"] = {"text/csv": {"schema": {"type": "string"}}}
-    return {"response_model": list[row_model(table)], "responses": {**ok, **problems(*codes)}}
+    model = row_model(table)
+    return {"response_model": list[model], "responses": {**ok, **problems(*codes)}}  # type: ignore[valid-type]  # built at run time

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from tsplatform import read, settings
-from tsplatform.forecasting.charts import page_filename
-from tsplatform.stream.charts import chart_file_name
+from tsplatform.forecasting.category_charts import page_filename
+from tsplatform.stream.sensor_charts import chart_file_name
 from tsplatform.warehouse import forecasts as forecast_table
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.warehouse import stream_tables
 
 TOTAL_DAYS = 30
 LATEST_READINGS = 5  # per sensor
@@ -39,15 +39,15 @@ def gather() -> Tables:
     """Every table the page needs, in one read transaction (``tsplatform.read.run``)."""
 
     def snapshot(session) -> Tables:
-        stats = sensor_tables.read_stats(session).head(MAX_SENSORS)
-        latest = {str(s): sensor_tables.read_stored_readings(session, str(s), None, LATEST_READINGS) for s in stats["sensor_id"]}
+        stats = stream_tables.read_stats(session).head(MAX_SENSORS)
+        latest = {str(s): stream_tables.read_stored_readings(session, str(s), None, LATEST_READINGS) for s in stats["sensor_id"]}
         since = stats["last_seen"].min() - RECENT_ANOMALIES if len(stats) and stats["last_seen"].notna().any() else None
         return Tables(
             best=forecast_table.read_forecasts(session, best=True),
             metrics=forecast_table.read_metrics(session),
             stats=stats,
             latest=latest,
-            anomalies=sensor_tables.read_anomalies(session, None, since) if since is not None else None,
+            anomalies=stream_tables.read_anomalies(session, None, since) if since is not None else None,
         )
 
     return read.run(snapshot)

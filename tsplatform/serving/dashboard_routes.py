@@ -29,6 +29,7 @@ def root() -> Response:
 @router.get("/dashboard")
 def dashboard() -> HTMLResponse:
     reports = settings.data_paths().reports
+    not_ready: str | None
     try:
         tables = dashboard_data.gather()
     except read.WarehouseNotReadyError as problem:  # nothing stored yet: an empty page, not an error

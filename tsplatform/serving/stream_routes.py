@@ -22,8 +22,8 @@ from tsplatform import read, settings
 from tsplatform.serving.common import (
     DEFAULT_PAGE,
     MAX_PAGE,
-    IsoTime,
     NUL_REASON,
+    IsoTime,
     Problem,
     Text,
     bearer,
@@ -37,7 +37,9 @@ from tsplatform.stream.codec import parse_values
 
 MAX_READINGS = 100_000  # per POST
 READINGS_MAX_BODY_BYTES = 32 * 1024 * 1024
-READINGS_BODY_LIMIT = (READINGS_MAX_BODY_BYTES, f"the request body is over {READINGS_MAX_BODY_BYTES:,} bytes; send fewer readings at a time")
+READINGS_BODY_LIMIT = (
+    READINGS_MAX_BODY_BYTES, f"the request body is over {READINGS_MAX_BODY_BYTES:,} bytes; send fewer readings at a time"
+)
 
 router = APIRouter(prefix="/api", tags=["sensor stream"])
 _one_writer = threading.Lock()  # the stream's lock is per open file: threads of one server take turns here

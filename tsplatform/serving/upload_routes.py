@@ -7,8 +7,8 @@ import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
-from filelock import Timeout as LandingBusy
 from fastapi.responses import JSONResponse
+from filelock import Timeout as LandingBusy
 from pydantic import BaseModel, Field
 
 from tsplatform import settings
@@ -29,15 +29,18 @@ _MULTIPART_ALLOWANCE = 1024 * 1024  # boundaries and the option fields around th
 _MAX_NAME_LENGTH = 200
 
 
-class Registered(BaseModel):
+class _Batch(BaseModel):
     detail: str
     batch_num: str = Field(description="the batch as GET /metadata names it")
     original_filename: str
     file_hash: str = Field(description="SHA-256 of the content")
+
+
+class Registered(_Batch):
     status: Literal["uploaded"]
 
 
-class Duplicate(Registered):
+class Duplicate(_Batch):
     """The upload is kept in duplicates/ as a batch of its own; its content is not ingested again."""
 
     status: Literal["duplicate"]

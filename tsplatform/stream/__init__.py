@@ -7,16 +7,16 @@ package stays cheap for Dagster sensors that only read cursors.
 
 from tsplatform.stream.alarms import ALARM_COLUMNS, AlarmSettings, detect_alarms, group_alarms, score_readings
 from tsplatform.stream.anomalies import detect_anomalies
-from tsplatform.stream.charts import chart_file_name, render_chart_index, render_sensor_chart
 from tsplatform.stream.control import Command, CommandInbox, send_command
 from tsplatform.stream.cursor import Cursor, SequenceCursor
 from tsplatform.stream.fourier import fourier_forecast
 from tsplatform.stream.generator import ReadingGenerator, SensorProfile, default_profiles
+from tsplatform.stream.generator_loops import RunSummary, run_backfill, run_live
 from tsplatform.stream.interrupt import StopSignal
 from tsplatform.stream.lock import WriterBusyError, active_writer
 from tsplatform.stream.periods import detect_period
-from tsplatform.stream.runner import RunSummary, run_backfill, run_live
 from tsplatform.stream.segments import SegmentWriter, list_segments
+from tsplatform.stream.sensor_charts import chart_file_name, render_chart_index, render_sensor_chart
 from tsplatform.stream.series import collapse_duplicates, downsample, sampling_interval, sensor_series
 from tsplatform.stream.smoothing import smooth
 from tsplatform.stream.source import JsonlSegmentSource, MissingSegmentError, ReadingSource, ReadResult

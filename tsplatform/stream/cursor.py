@@ -30,7 +30,7 @@ class Cursor:
             raise ValueError(f"not a segment name: {self.segment!r}")
 
     @classmethod
-    def beginning(cls) -> "Cursor":
+    def beginning(cls) -> Cursor:
         return cls()
 
     @property
@@ -40,17 +40,17 @@ class Cursor:
     def sort_key(self) -> tuple[int, int]:
         return (segment_sequence(self.segment) if self.segment else 0, self.offset)
 
-    def __lt__(self, other: "Cursor") -> bool:
+    def __lt__(self, other: Cursor) -> bool:
         return self.sort_key() < other.sort_key()
 
-    def __le__(self, other: "Cursor") -> bool:
+    def __le__(self, other: Cursor) -> bool:
         return self.sort_key() <= other.sort_key()
 
     def to_string(self) -> str:
         return json.dumps({"segment": self.segment, "offset": self.offset}, separators=(",", ":"))
 
     @classmethod
-    def from_string(cls, text: str | None) -> "Cursor":
+    def from_string(cls, text: str | None) -> Cursor:
         """Parse ``to_string`` output; ``None`` or ``""`` mean the beginning. Raises ValueError."""
         if not text:
             return cls()
@@ -90,15 +90,15 @@ class SequenceCursor:
     def sort_key(self) -> tuple[int, int]:
         return (0, self.seq)
 
-    def _same_stream(self, other: "SequenceCursor") -> None:
+    def _same_stream(self, other: SequenceCursor) -> None:
         if not isinstance(other, SequenceCursor) or other.stream != self.stream:
             raise ValueError(f"cursors of different streams cannot be compared: {self} and {other}")
 
-    def __lt__(self, other: "SequenceCursor") -> bool:
+    def __lt__(self, other: SequenceCursor) -> bool:
         self._same_stream(other)
         return self.seq < other.seq
 
-    def __le__(self, other: "SequenceCursor") -> bool:
+    def __le__(self, other: SequenceCursor) -> bool:
         self._same_stream(other)
         return self.seq <= other.seq
 
@@ -106,7 +106,7 @@ class SequenceCursor:
         return json.dumps({"stream": self.stream, "seq": self.seq}, separators=(",", ":"))
 
     @classmethod
-    def from_string(cls, text: str) -> "SequenceCursor":
+    def from_string(cls, text: str) -> SequenceCursor:
         try:
             payload = json.loads(text)
         except (TypeError, ValueError):
@@ -127,7 +127,7 @@ def is_stream_name(name: str) -> bool:
     return bool(_STREAM_NAME.fullmatch(name))
 
 
-def cursor_from_string(text: str | None) -> "Cursor | SequenceCursor":
+def cursor_from_string(text: str | None) -> Cursor | SequenceCursor:
     """Either kind of cursor, told apart by its keys; ``None``/``""`` is the folder's beginning."""
     if text and '"stream"' in text:
         return SequenceCursor.from_string(text)

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from tsplatform.stream.charts import format_period
 from tsplatform.stream.periods import detect_period
+from tsplatform.stream.sensor_charts import format_period
 from tsplatform.stream.series import collapse_duplicates, sampling_interval
 
 DEFAULT_PERIOD = pd.Timedelta("1D")

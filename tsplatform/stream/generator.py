@@ -5,8 +5,8 @@ on command, and a way back to normal. Pure and seeded: the timestamps are given 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -73,7 +73,7 @@ class NatsStream:
         async def session():
             try:
                 connection = await asyncio.wait_for(self.connect(), timeout=3 * self.connect_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise ConnectionError(f"no NATS server answers at {self.server}") from None
             try:
                 return await work(connection)
@@ -105,7 +105,7 @@ class NatsStream:
         self.call(work)
 
 
-class JetStreamSource(ReadingSource):
+class JetStreamSource(ReadingSource[SequenceCursor]):
     """Readings of one JetStream stream by ``SequenceCursor`` range."""
 
     def __init__(self, stream: NatsStream, *, fetch_timeout: float = 5.0) -> None:
@@ -251,7 +251,7 @@ class JetStreamWriter:
         self._thread: threading.Thread | None = None
         self._connection = None
 
-    def __enter__(self) -> "JetStreamWriter":
+    def __enter__(self) -> JetStreamWriter:
         self.open()
         return self
 
@@ -278,7 +278,7 @@ class JetStreamWriter:
                 self.stream.connect(allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.25),
                 timeout=min(self.ack_deadline, 10.0),
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ConnectionError(f"no NATS server answers at {self.stream.server}") from None
         await self.stream.ensure(connection)
         return connection
@@ -291,7 +291,8 @@ class JetStreamWriter:
                 asyncio.run_coroutine_threadsafe(self._connection.close(), self._loop).result(timeout=10)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
             self._loop.close()
             self._loop = self._thread = self._connection = None
 
@@ -312,6 +313,7 @@ class JetStreamWriter:
         return done
 
     async def _publish_all(self, messages: list[tuple[str, bytes]]) -> int:
+        assert self._connection is not None, "publish runs on an open writer"
         js = self._connection.jetstream()
         waiting = list(messages)
         deadline = time.monotonic() + self.ack_deadline

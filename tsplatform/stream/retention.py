@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from tsplatform.stream.segments import list_segments, segment_sequence
 
@@ -93,7 +93,7 @@ def removable_segments(
 ) -> list[RemovableSegment]:
     """The sealed, fully stored segments whose newest reading is at least ``max_age`` old.
 
-    spans: the folder's ledger ranges (``warehouse.sensors.folder_spans``); newest_readings:
+    spans: the folder's ledger ranges (``warehouse.stream_tables.folder_spans``); newest_readings:
     segment name -> newest reading time (naive = UTC).
     """
     spans = list(spans)
@@ -110,7 +110,7 @@ def removable_segments(
         if name in newest_readings and newest_readings[name] is not None:
             newest, source = _utc(newest_readings[name]), "reading"
         else:
-            newest, source = dt.datetime.fromtimestamp(info.st_mtime, dt.timezone.utc), "mtime"
+            newest, source = dt.datetime.fromtimestamp(info.st_mtime, dt.UTC), "mtime"
         if now - newest >= max_age:
             chosen.append(RemovableSegment(name, info.st_size, newest, source))
     return chosen
@@ -119,7 +119,7 @@ def removable_segments(
 def remove_segments(folder: Path, segments: Iterable[RemovableSegment], now: dt.datetime | None = None) -> list[RemovableSegment]:
     """Record each segment in ``retired-segments.jsonl`` (fsynced), then unlink it; returns those removed."""
     folder = Path(folder)
-    now = _utc(now or dt.datetime.now(dt.timezone.utc))
+    now = _utc(now or dt.datetime.now(dt.UTC))
     removed = []
     for segment in segments:
         _record(folder, {"segment": segment.name, "size": segment.size, "newest": segment.newest.isoformat(),
@@ -146,12 +146,12 @@ class PruneOutcome:
 
 def prune(warehouse, folder: Path, max_age: dt.timedelta, *, now: dt.datetime | None = None, dry_run: bool = False) -> PruneOutcome:
     """Read the ledger and newest reading times (one short transaction), then remove what may go."""
-    from tsplatform.warehouse import sensors as sensor_tables  # the stream package stays warehouse-free on import
+    from tsplatform.warehouse import stream_tables  # the stream package stays warehouse-free on import
 
-    now = _utc(now or dt.datetime.now(dt.timezone.utc))
+    now = _utc(now or dt.datetime.now(dt.UTC))
     with warehouse.transaction() as session:
-        spans = sensor_tables.folder_spans(session)
-        newest = sensor_tables.newest_reading_per_segment(session)
+        spans = stream_tables.folder_spans(session)
+        newest = stream_tables.newest_reading_per_segment(session)
     chosen = removable_segments(folder, spans, newest, max_age, now)
     removed = chosen if dry_run else remove_segments(folder, chosen, now)
     kept = len(list_segments(folder)) - (len(removed) if dry_run else 0)
@@ -190,4 +190,4 @@ def _record(folder: Path, entry: dict) -> None:
 def _utc(moment: dt.datetime) -> dt.datetime:
     if hasattr(moment, "to_pydatetime"):
         moment = moment.to_pydatetime()
-    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

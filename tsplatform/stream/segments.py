@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -108,7 +108,7 @@ class SegmentWriter:
         self.segments_written: list[str] = []
         self.records_written = 0
 
-    def __enter__(self) -> "SegmentWriter":
+    def __enter__(self) -> SegmentWriter:
         self.open()
         return self
 
@@ -160,6 +160,7 @@ class SegmentWriter:
     def _write(self, batch: list[bytes]) -> None:
         if not batch:
             return
+        assert self._fd is not None, "a segment is open while lines are written"
         view = memoryview(b"".join(batch))
         while view:
             done = os.write(self._fd, view)

@@ -6,6 +6,12 @@ import numpy as np
 import pandas as pd
 
 
+def utc_timestamp(moment) -> pd.Timestamp:
+    """``moment`` (aware, or naive meaning UTC) as an aware UTC Timestamp."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
 def sensor_series(records: pd.DataFrame, sensor_id: str) -> pd.Series:
     """One sensor's values on a time-sorted DatetimeIndex (stable sort; duplicates kept)."""
     rows = records.loc[records["sensor_id"] == sensor_id, ["ts", "value"]]

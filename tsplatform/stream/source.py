@@ -10,15 +10,16 @@ it contributes nothing to the read.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from tsplatform.stream.codec import ParsedLines, parse_lines
-from tsplatform.stream.cursor import Cursor
+from tsplatform.stream.cursor import Cursor, SequenceCursor
 from tsplatform.stream.retention import retired_segments
 from tsplatform.stream.segments import complete_length, list_segments, segment_sequence
 
@@ -53,8 +54,8 @@ class ReadResult:
     records: pd.DataFrame
     rejects: pd.DataFrame
     issues: pd.DataFrame
-    start: Cursor
-    end: Cursor
+    start: Cursor | SequenceCursor
+    end: Cursor | SequenceCursor
     positions: pd.DataFrame | None = None
 
     @property
@@ -77,31 +78,36 @@ class ReadResult:
         }
 
 
-class ReadingSource(ABC):
+# a source's own kind of position: a file segment and offset, or a broker sequence
+CursorT = TypeVar("CursorT", Cursor, SequenceCursor)
+
+
+class ReadingSource(ABC, Generic[CursorT]):
     """Anything readings can be read from by cursor range."""
 
     @abstractmethod
-    def latest_cursor(self) -> Cursor:
+    def latest_cursor(self) -> CursorT:
         """The end of everything readable right now (exclusive)."""
 
     @abstractmethod
-    def read_range(self, start: Cursor, end: Cursor, *, max_records: int | None = None) -> ReadResult:
+    def read_range(self, start: CursorT, end: CursorT, *, max_records: int | None = None) -> ReadResult:
         """Records in ``[start, end)``; with ``max_records``, stop after that many valid records."""
 
-    def earliest_cursor(self) -> Cursor:
-        return Cursor.beginning()
+    @abstractmethod
+    def earliest_cursor(self) -> CursorT:
+        """Before the first reading."""
 
-    def parse_cursor(self, text: str | None) -> Cursor:
+    @abstractmethod
+    def parse_cursor(self, text: str | None) -> CursorT:
         """The cursor a string (a Dagster sensor cursor, a run config value) stands for."""
-        return Cursor.from_string(text)
 
-    def read_since(self, cursor: Cursor, max_records: int | None = None) -> tuple[pd.DataFrame, Cursor]:
+    def read_since(self, cursor: CursorT, max_records: int | None = None) -> tuple[pd.DataFrame, Cursor | SequenceCursor]:
         """New records since ``cursor`` and the cursor to resume from (rejects: use read_range)."""
         result = self.read_range(cursor, self.latest_cursor(), max_records=max_records)
         return result.records, result.end
 
 
-class JsonlSegmentSource(ReadingSource):
+class JsonlSegmentSource(ReadingSource[Cursor]):
     """The JSON Lines segments written by ``SegmentWriter`` in one folder (default: the stream folder)."""
 
     def __init__(self, folder: Path | str | None = None, *, chunk_bytes: int = 8 * 1024 * 1024) -> None:
@@ -114,6 +120,12 @@ class JsonlSegmentSource(ReadingSource):
 
     def segments(self) -> list[str]:
         return list_segments(self.folder)
+
+    def earliest_cursor(self) -> Cursor:
+        return Cursor.beginning()
+
+    def parse_cursor(self, text: str | None) -> Cursor:
+        return Cursor.from_string(text)
 
     def latest_cursor(self) -> Cursor:
         segments = self.segments()
@@ -145,12 +157,12 @@ class JsonlSegmentSource(ReadingSource):
 
     def _plan(self, start: Cursor, end: Cursor) -> list[tuple[str, int, int, bool]]:
         """(segment, first byte, stop byte, sealed) for each segment the range touches."""
-        if end.is_beginning:
+        if end.segment is None:  # the beginning: nothing before it
             return []
         present = self.segments()
         retired = None
         for cursor in (start, end):
-            if not cursor.is_beginning and cursor.segment not in present:
+            if cursor.segment is not None and cursor.segment not in present:
                 retired = retired_segments(self.folder) if retired is None else retired
                 if cursor.offset > retired.get(cursor.segment, -1):  # a retired one was stored: nothing to read
                     raise MissingSegmentError(f"segment {cursor.segment} of cursor {cursor} is not in {self.folder}")

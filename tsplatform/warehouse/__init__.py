@@ -6,7 +6,7 @@ embedded DuckDB file, ``postgresql://...`` for PostgreSQL.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from tsplatform.warehouse.base import Session, Warehouse, utc_now
 
@@ -16,7 +16,7 @@ def open_warehouse(url: str) -> Warehouse:
     return _open_migrated(url)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _open_migrated(url: str) -> Warehouse:
     warehouse = backend_for(url)
     warehouse.migrate()

@@ -8,6 +8,7 @@ cannot drift from the tables the code creates. Pure text parsing: no database is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -36,6 +37,14 @@ class Column:
 def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` after every migration, in table order. KeyError for an unknown table."""
     return _tables()[table]
+
+
+def column_types(table: str, names: Sequence[str] | None = None, *, without: Sequence[str] = ()) -> dict[str, str]:
+    """``{column: SQL type}`` of ``table`` from its DDL, in table order (only ``names``, in their
+    order, when given; ``without`` left out): what a bulk load casts to, one source for the columns."""
+    types = {column.name: column.type for column in table_columns(table)}
+    chosen = list(names) if names is not None else list(types)
+    return {name: types[name] for name in chosen if name not in without}
 
 
 def table_names() -> tuple[str, ...]:
@@ -127,7 +136,9 @@ def _parse_column(text: str) -> Column:
 
 def _split_top_level(body: str) -> list[str]:
     """Split a column list at the commas outside parentheses (``PRIMARY KEY (a, b)``, ``DECIMAL(10, 2)``)."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in body:
         if char == "," and depth == 0:
             parts.append("".join(current))

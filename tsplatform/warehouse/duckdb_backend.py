@@ -1,19 +1,25 @@
 """The embedded default: one DuckDB file.
 
 DuckDB lets one process hold the file for writing at a time, so connections here are short-lived
-(one per transaction) and opening one retries with backoff through dagster-duckdb's resource
-while another process holds the lock. That resource is made on the first write: importing it
-imports Dagster (~0.7 s), which a reader (``tsplatform.read``, the read commands) never needs.
+(one per transaction) and opening one retries with backoff while another process holds the lock:
+through dagster-duckdb's resource in a process that runs Dagster already, else (``tsplatform
+upload``, readers) with the same settings and the same backoff here, since importing the resource
+imports Dagster (~0.7 s), which a command that only copies a file or reads never needs.
 """
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from tsplatform.warehouse.base import Session, Warehouse
 
@@ -39,10 +45,16 @@ class DuckDBSession(Session):
         arrow = self._register(f"{name}__frame", frame, column_types)
         self._connection.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {_casts(column_types)} FROM "{arrow}"')
 
-    def append_frame(self, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+    def append_frame(
+        self, table: str, frame: pd.DataFrame, column_types: dict[str, str], constants: dict[str, tuple[str, Any]] | None = None
+    ) -> None:
+        constants = constants or {}
         arrow = self._register(f"{table}__append", frame, column_types)
-        names = ", ".join(f'"{c}"' for c in column_types)
-        self._connection.execute(f'INSERT INTO "{table}" ({names}) SELECT {_casts(column_types)} FROM "{arrow}"')
+        names = ", ".join(f'"{c}"' for c in [*column_types, *constants])
+        selected = ", ".join([_casts(column_types), *(f"CAST(? AS {sql_type})" for sql_type, _ in constants.values())])
+        self._connection.execute(
+            f'INSERT INTO "{table}" ({names}) SELECT {selected} FROM "{arrow}"', [value for _, value in constants.values()]
+        )
 
     def _register(self, view: str, frame: pd.DataFrame, column_types: dict[str, str]) -> str:
         self._connection.register(view, _as_arrow(frame[list(column_types)]))
@@ -72,15 +84,19 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"
-        self._resource = None  # dagster-duckdb's DuckDBResource, on the first transaction
+        self._resource: Any = None  # dagster-duckdb's DuckDBResource, on the first transaction
 
     @contextmanager
     def transaction(self) -> Iterator[DuckDBSession]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self._resource is None:
+        if self._resource is None and "dagster" in sys.modules:
             from dagster_duckdb import DuckDBResource
 
             self._resource = DuckDBResource(database=str(self.path))
+        if self._resource is None:
+            with _in_transaction(_connect_with_backoff(self.path)) as session:
+                yield session
+            return
         with self._resource.get_connection() as connection:
             with _in_transaction(connection) as session:
                 yield session
@@ -93,9 +109,28 @@ class DuckDBWarehouse(Warehouse):
             raise FileNotFoundError(f"no DuckDB warehouse at {self.path}")
         # the resource's own settings (it is made with none but its user agent): a second connection
         # in this process must match them (DuckDB refuses "a different configuration than existing connections")
-        connection = duckdb.connect(str(self.path), read_only=False, config={"custom_user_agent": "dagster"})
+        connection = duckdb.connect(str(self.path), read_only=False, config=dict(_CONFIG))
         with _in_transaction(connection) as session:
             yield session
+
+
+# dagster-duckdb's resource: its user agent, read-write, retried on a held lock 10 times, waiting
+# 0.1 s, then twice as long each time (~100 s in all)
+_CONFIG = {"custom_user_agent": "dagster"}
+_RETRIES, _FIRST_DELAY = 10, 0.1
+
+
+def _connect_with_backoff(path: Path) -> duckdb.DuckDBPyConnection:
+    delay = _FIRST_DELAY
+    for attempt in range(_RETRIES + 1):
+        try:
+            return duckdb.connect(str(path), read_only=False, config=dict(_CONFIG))
+        except (RuntimeError, duckdb.IOException):
+            if attempt == _RETRIES:
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -48,11 +48,12 @@ _DUCKDB_LOCK_HELD = "Could not set lock"  # another process holds the database f
 def is_transient(error: BaseException) -> bool:
     """True when ``error`` (or the error it was raised from) may not happen again on a new attempt."""
     seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if _is_transient_itself(error):
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_transient_itself(current):
             return True
-        error = error.__cause__
+        current = current.__cause__
     return False
 
 

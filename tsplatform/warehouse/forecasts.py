@@ -10,7 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, page_clause, utc_now
+from tsplatform.warehouse.base import Conditions, Session, page_clause, replace_rows, utc_now
 
 _DAILY_TYPES = {"category": "VARCHAR", "date": "DATE", "sales": "DOUBLE PRECISION", "num_invoice_rows": "INTEGER"}
 _FORECAST_TYPES = {
@@ -33,14 +33,7 @@ def invoice_totals_by_day(session: Session) -> pd.DataFrame:
 
 
 def replace_daily_category_sales(session: Session, daily: pd.DataFrame) -> None:
-    session.execute("DELETE FROM daily_category_sales")
-    if daily.empty:
-        return
-    session.load_frame("staged_daily", daily, _DAILY_TYPES)
-    session.execute(
-        "INSERT INTO daily_category_sales (category, date, sales, num_invoice_rows) "
-        "SELECT category, date, sales, num_invoice_rows FROM staged_daily"
-    )
+    replace_rows(session, "daily_category_sales", daily, _DAILY_TYPES)
 
 
 def read_daily_category_sales(session: Session, categories: list[str] | None = None) -> pd.DataFrame:
@@ -58,23 +51,9 @@ def replace_category_forecasts(
     session: Session, category: str, forecasts: pd.DataFrame, metrics: pd.DataFrame, run_id: str | None
 ) -> None:
     """Swap in one category's forecasts and backtest metrics."""
-    now = utc_now()
-    session.execute("DELETE FROM forecast_data WHERE category = ?", (category,))
-    session.execute("DELETE FROM forecast_metrics WHERE category = ?", (category,))
-    if not forecasts.empty:
-        session.load_frame("staged_forecasts", forecasts.assign(category=category), _FORECAST_TYPES)
-        session.execute(
-            f"INSERT INTO forecast_data ({', '.join(_FORECAST_TYPES)}, created_at, run_id) "
-            f"SELECT {', '.join(_FORECAST_TYPES)}, ?, ? FROM staged_forecasts",
-            (now, run_id),
-        )
-    if not metrics.empty:
-        session.load_frame("staged_metrics", metrics.assign(category=category), _METRIC_TYPES)
-        session.execute(
-            f"INSERT INTO forecast_metrics ({', '.join(_METRIC_TYPES)}, created_at, run_id) "
-            f"SELECT {', '.join(_METRIC_TYPES)}, ?, ? FROM staged_metrics",
-            (now, run_id),
-        )
+    stamps, this_category = {"created_at": utc_now(), "run_id": run_id}, Conditions().equal("category", category)
+    replace_rows(session, "forecast_data", forecasts.assign(category=category), _FORECAST_TYPES, stamps=stamps, where=this_category)
+    replace_rows(session, "forecast_metrics", metrics.assign(category=category), _METRIC_TYPES, stamps=stamps, where=this_category)
 
 
 def read_forecasts(
@@ -89,30 +68,15 @@ def read_forecasts(
     offset: int | None = None,
 ) -> pd.DataFrame:
     """``best``: only the chosen model's rows (True), only the others' (False), all (None)."""
-    clauses, params = [], []
-    for column, value in (("category", category), ("model_type", model), ("is_best", best)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if start is not None:
-        clauses.append("forecast_date >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("forecast_date <= ?")
-        params.append(end)
-    sql = "SELECT * FROM forecast_data" + (" WHERE " + " AND ".join(clauses) if clauses else "")
-    sql += " ORDER BY category, model_type, forecast_date" + page_clause(limit, offset)
-    return session.fetch_df(sql, params)
+    where = (Conditions().equal("category", category).equal("model_type", model).equal("is_best", best)
+             .between("forecast_date", start, end))
+    sql = f"SELECT * FROM forecast_data{where.where} ORDER BY category, model_type, forecast_date" + page_clause(limit, offset)
+    return session.fetch_df(sql, where.params)
 
 
 def read_metrics(session: Session, category: str | None = None, model: str | None = None) -> pd.DataFrame:
-    clauses, params = [], []
-    for column, value in (("category", category), ("model_type", model)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
-    return session.fetch_df(f"SELECT * FROM forecast_metrics{where} ORDER BY category, model_type, origin", params)
+    where = Conditions().equal("category", category).equal("model_type", model)
+    return session.fetch_df(f"SELECT * FROM forecast_metrics{where.where} ORDER BY category, model_type, origin", where.params)
 
 
 def forecast_rows(forecast: pd.DataFrame, best_model: str, interval: float) -> pd.DataFrame:

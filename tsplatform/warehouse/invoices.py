@@ -23,34 +23,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, page_clause, utc_now
+from tsplatform.warehouse import catalog
+from tsplatform.warehouse.base import Conditions, Session, page_clause, utc_now
 
-_STAGED_TYPES = {
-    "date": "DATE",
-    "product_id": "VARCHAR",
-    "category": "VARCHAR",
-    "sales": "DOUBLE PRECISION",
-    "is_imputed": "BOOLEAN",
-}
-_REJECTED_TYPES = {
-    "line_number": "INTEGER",
-    "raw_date": "VARCHAR",
-    "raw_product_id": "VARCHAR",
-    "raw_category": "VARCHAR",
-    "raw_sales": "VARCHAR",
-    "raw_record": "VARCHAR",
-    "reason": "VARCHAR",
-}
-_NEW_ROW_TYPES = {
-    **_STAGED_TYPES,
-    "batch_num": "VARCHAR",
-    "file_hash": "VARCHAR",
-    "created_at": "TIMESTAMP",
-    "updated_at": "TIMESTAMP",
-    "version": "INTEGER",
-    "source_uploaded_at": "TIMESTAMP",
-    "source_batch_num": "VARCHAR",
-}
+# the columns and types come from the tables' DDL (schema.py, read by catalog): one source of truth
+# for the migrations, these bulk loads and the column schema Dagster shows
+_NEW_ROW_TYPES = catalog.column_types("invoice_data")
+_STAGED_TYPES = catalog.column_types("invoice_data", ["date", "product_id", "category", "sales", "is_imputed"])
+_REJECTED_TYPES = catalog.column_types("rejected_rows", without=("batch_num", "rejected_at"))
 _SAME_KEY = "i.date = s.date AND i.product_id = s.product_id AND i.category = s.category"
 _CHANGED = "(i.sales <> s.sales OR i.is_imputed <> s.is_imputed)"
 # the incoming upload ``n`` takes precedence over the upload that set the stored row ``i``: real over
@@ -174,15 +154,13 @@ def _append_new(
     """Every row is a new key: version 1, this batch, appended in one bulk statement (PostgreSQL:
     one COPY). In primary-key order: index inserts at the right edge cost a fraction of scattered ones.
     Safe against a concurrent first load: the caller holds the writers' lock."""
-    new_rows = (
-        rows[list(_STAGED_TYPES)]
-        .sort_values(["date", "product_id", "category"], ignore_index=True)
-        .assign(
-            batch_num=batch_num, file_hash=file_hash, created_at=now, updated_at=now, version=1,
-            source_uploaded_at=uploaded_at, source_batch_num=batch_num,
-        )
+    new_rows = rows[list(_STAGED_TYPES)].sort_values(["date", "product_id", "category"], ignore_index=True)
+    # the same on every row: parameters, not a million-row column each
+    constants = {"batch_num": batch_num, "file_hash": file_hash, "created_at": now, "updated_at": now, "version": 1,
+                 "source_uploaded_at": uploaded_at, "source_batch_num": batch_num}
+    session.append_frame(
+        "invoice_data", new_rows, _STAGED_TYPES, {name: (_NEW_ROW_TYPES[name], value) for name, value in constants.items()}
     )
-    session.append_frame("invoice_data", new_rows, _NEW_ROW_TYPES)
 
 
 def _update_changed(session: Session, batch_num: str, file_hash: str, uploaded_at: dt.datetime, now: dt.datetime) -> None:
@@ -279,22 +257,9 @@ def read_invoices(
     batch: str | None = None,
 ) -> pd.DataFrame:
     """``batch``: only the rows that batch last changed (``batch_num``), as Dagster loads a partition."""
-    clauses, params = [], []
-    for column, value in (("category", category), ("batch_num", batch)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if start is not None:
-        clauses.append("date >= ?")
-        params.append(start)
-    if end is not None:
-        clauses.append("date <= ?")
-        params.append(end)
-    sql = "SELECT * FROM invoice_data"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY date, category, product_id" + page_clause(limit, offset)
-    return session.fetch_df(sql, params)
+    where = Conditions().equal("category", category).equal("batch_num", batch).between("date", start, end)
+    sql = f"SELECT * FROM invoice_data{where.where} ORDER BY date, category, product_id" + page_clause(limit, offset)
+    return session.fetch_df(sql, where.params)
 
 
 def read_rejected_rows(session: Session, batch_num: str | None = None) -> pd.DataFrame:

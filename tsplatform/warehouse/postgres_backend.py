@@ -10,12 +10,15 @@ writer thread sends them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import psycopg
+
+if TYPE_CHECKING:  # imported where frames are made: ``tsplatform upload`` needs neither
+    import numpy as np
+    import pandas as pd
 
 from tsplatform.warehouse.base import Session, Warehouse
 
@@ -48,10 +51,13 @@ class PostgresSession(Session):
         return self._connection.execute(_to_pyformat(sql), list(params) or None).fetchall()
 
     def fetch_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        import pandas as pd
+
         cursor = self._connection.execute(_to_pyformat(sql), list(params) or None)
-        columns = [c.name for c in cursor.description]
+        description = cursor.description or []
+        columns = [c.name for c in description]
         frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-        for column in cursor.description:  # the same dtypes DuckDB's .df() gives
+        for column in description:  # the same dtypes DuckDB's .df() gives
             if column.type_code in _DATE_OIDS | _TIMESTAMP_OIDS:
                 frame[column.name] = pd.to_datetime(frame[column.name])
             elif column.type_code in _NUMERIC_OIDS:
@@ -69,25 +75,33 @@ class PostgresSession(Session):
             # a handful of rows and picks nested loops for the million-row joins that follow
             self._connection.execute(f'ANALYZE "{name}"')
 
-    def append_frame(self, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
-        """Bulk-append ``frame`` to the permanent ``table`` with one COPY."""
+    def append_frame(
+        self, table: str, frame: pd.DataFrame, column_types: dict[str, str], constants: dict[str, tuple[str, Any]] | None = None
+    ) -> None:
+        """Bulk-append ``frame`` to the permanent ``table`` with one COPY (``constants`` on every row)."""
         _check_name(table)
-        self._copy(table, frame, column_types)
+        self._copy(table, frame, column_types, constants or {})
 
-    def _copy(self, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> None:
+    def _copy(
+        self, table: str, frame: pd.DataFrame, column_types: dict[str, str], constants: dict[str, tuple[str, Any]] | None = None
+    ) -> None:
+        import pandas as pd
         from psycopg.copy import QueuedLibpqWriter
 
-        names = ", ".join(f'"{c}"' for c in column_types)
+        constants = constants or {}
+        names = ", ".join(f'"{c}"' for c in [*column_types, *constants])
         binary_types = [_binary_type(frame[c], t) for c, t in column_types.items()]
+        binary_types += [_binary_type(pd.Series([value]), t) for t, value in constants.values()]
         binary = all(binary_types)
         statement = f'COPY "{table}" ({names}) FROM STDIN' + (" (FORMAT binary)" if binary else "")
         cursor = self._connection.cursor()
         # the writer thread sends each buffer while this one formats the next rows
         with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
             if binary:
-                copy.set_types(binary_types)
+                copy.set_types([t for t in binary_types if t is not None])  # all set: binary
+            fixed = tuple(_python_values(pd.Series([value]), t)[0] for t, value in constants.values())
             for row in zip(*(_python_values(frame[c], t) for c, t in column_types.items())):
-                copy.write_row(row)
+                copy.write_row(row + fixed)
 
 
 def _check_name(name: str) -> None:
@@ -112,6 +126,8 @@ _BINARY_TYPES = {
 def _binary_type(column: pd.Series, sql_type: str) -> str | None:
     """The binary COPY type for this column, or None when its values need the text format (for
     instance numbers in a text column, or zone-aware timestamps), as before."""
+    import pandas as pd
+
     sql_type = sql_type.upper()
     kind = column.dtype.kind
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -135,6 +151,9 @@ def _binary_type(column: pd.Series, sql_type: str) -> str | None:
 def _python_values(column: pd.Series, sql_type: str) -> list:
     """Values COPY can take: None for missing, dates as dates, numpy scalars as Python scalars.
     A value repeated across rows (dates, categories, constants) is converted once."""
+    import numpy as np
+    import pandas as pd
+
     missing = column.isna().to_numpy()
     if sql_type.upper() in ("DATE", "TIMESTAMP"):
         values = _each_distinct(column, lambda distinct: _python_times(distinct, sql_type))
@@ -145,11 +164,14 @@ def _python_values(column: pd.Series, sql_type: str) -> list:
     else:
         values = column.to_numpy(dtype=object)
     if missing.any():
-        values = np.where(missing, None, values)
+        values = np.where(missing, None, values)  # type: ignore[call-overload]  # object array with None for NULL
     return values.tolist()
 
 
 def _each_distinct(column: pd.Series, convert) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
     codes, distinct = pd.factorize(column)
     converted = np.empty(len(distinct) + 1, dtype=object)  # the last slot answers code -1 (missing)
     converted[:-1] = convert(pd.Series(distinct))
@@ -157,6 +179,8 @@ def _each_distinct(column: pd.Series, convert) -> np.ndarray:
 
 
 def _python_times(distinct: pd.Series, sql_type: str) -> np.ndarray:
+    import pandas as pd
+
     if sql_type.upper() == "DATE":
         return pd.to_datetime(distinct).dt.date.to_numpy(dtype=object)
     if distinct.dtype.kind == "M" and getattr(distinct.dtype, "tz", None) is None:

@@ -340,6 +340,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 
+# the order people read an upload in (GET /metadata, tsplatform uploads), not the table order
 UPLOAD_METADATA_COLUMNS = (
     "batch_num",
     "original_filename",
@@ -370,29 +371,4 @@ UPLOAD_METADATA_COLUMNS = (
     "finished_at",
 )
 
-INVOICE_COLUMNS = (
-    "date",
-    "product_id",
-    "category",
-    "sales",
-    "is_imputed",
-    "batch_num",
-    "file_hash",
-    "created_at",
-    "updated_at",
-    "version",
-    "source_uploaded_at",
-    "source_batch_num",
-)
 
-REJECTED_ROW_COLUMNS = (
-    "batch_num",
-    "line_number",
-    "raw_date",
-    "raw_product_id",
-    "raw_category",
-    "raw_sales",
-    "raw_record",
-    "reason",
-    "rejected_at",
-)

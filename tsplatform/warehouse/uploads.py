@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from tsplatform.warehouse.base import Session, page_clause, utc_now
 from tsplatform.warehouse.schema import UPLOAD_METADATA_COLUMNS
@@ -113,6 +115,8 @@ def list_uploads(session: Session, limit: int | None = None, offset: int | None 
 
 
 def _is_missing(value) -> bool:
+    import pandas as pd
+
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):

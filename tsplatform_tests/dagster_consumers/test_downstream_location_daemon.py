@@ -17,7 +17,6 @@ import pytest
 
 from tsplatform.defs.dagster_tags import SENSOR_NAME_TAG
 from tsplatform.warehouse import forecasts as forecast_table
-
 from tsplatform_tests.conftest import land
 from tsplatform_tests.forecasts_dagster.test_forecast_automation_daemon import read_or_none, sales_csv
 from tsplatform_tests.processes import MARKER, kill_leftovers, wait_until_gone

@@ -15,7 +15,6 @@ from tsplatform.defs.forecasts.partitions import category_partitions
 from tsplatform.warehouse import catalog
 from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import invoices as invoice_table
-
 from tsplatform_tests.conftest import land
 from tsplatform_tests.forecasts_dagster.test_forecast_assets import aggregate, forecast_all, ingest, sales_csv
 

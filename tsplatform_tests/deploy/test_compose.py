@@ -39,7 +39,7 @@ def test_services_of_the_production_shape(compose):
     assert postgres["healthcheck"]["test"] and any("/var/lib/postgresql/data" in v for v in postgres["volumes"])
 
 
-@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate", "api", "bridge"])
+@pytest.mark.parametrize("name", ["user_code", "webserver", "daemon", "stream", "migrate", "api", "bridge", "celery_worker"])
 def test_every_service_command_exists_here(compose, name):
     command = compose["services"][name]["command"]
     executable = BIN / command[0]
@@ -274,3 +274,76 @@ def test_the_broker_services_and_the_bridge_run_here(compose, tmp_path):
         assert sorted(asyncio.run(stored()), key=lambda r: r["ts"]) == readings
     finally:
         stop_groups(processes, seconds=15)
+
+
+# --- celery mode: the rabbitmq broker and the scalable celery_worker service ------------------------
+
+def _default(value: str) -> str:
+    """The default of a ``${NAME:-default}`` compose value (the value itself when it has none)."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
+def test_forecast_steps_go_to_scalable_celery_workers_over_rabbitmq(compose):
+    from tsplatform.scale_out import CELERY, DEFAULT_QUEUE
+
+    services = compose["services"]
+    rabbitmq, worker = services["rabbitmq"], services["celery_worker"]
+    assert "healthcheck" in rabbitmq and any(v.endswith(":/var/lib/rabbitmq") for v in rabbitmq["volumes"])
+    # `docker compose up --scale celery_worker=N` needs no fixed name and no published port
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["command"][:3] == ["dagster-celery", "worker", "start"]
+    assert option(worker["command"], "--app") == "dagster_celery.app"
+    assert option(worker["command"], "--queue") == DEFAULT_QUEUE  # where celery_executor_config() sends steps
+    config = option(worker["command"], "--config-yaml")
+    assert (PROJECT / config).exists() and f"COPY {config} ./{config}" in (PROJECT / "Dockerfile").read_text()
+    assert yaml.safe_load((PROJECT / config).read_text())["execution"]["config"]["broker"] == {"env": "TSPLATFORM_CELERY_BROKER"}
+    for name in ("postgres", "rabbitmq"):
+        assert worker["depends_on"][name]["condition"] == "service_healthy"
+    assert services["daemon"]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    user = _default(environment_of(rabbitmq)["RABBITMQ_DEFAULT_USER"])  # guest may only connect from localhost
+    for name in ("user_code", "daemon", "celery_worker"):  # the runs, their launcher, the step executors
+        env = environment_of(services[name])
+        assert _default(env["TSPLATFORM_EXECUTOR"]) == CELERY, name
+        broker = re.fullmatch(r"pyamqp://\$\{RABBITMQ_USER:-(\w+)\}:\$\{RABBITMQ_PASSWORD:\?[^}]*\}@(\w+):5672//",
+                              env["TSPLATFORM_CELERY_BROKER"])
+        assert broker and broker.group(2) == "rabbitmq" and broker.group(1) == user, (name, env["TSPLATFORM_CELERY_BROKER"])
+        assert int(_default(env["TSPLATFORM_FORECAST_CATEGORIES_PER_RUN"])) >= 1
+        assert env["TSPLATFORM_WAREHOUSE_URL"].startswith("postgresql://"), name  # DuckDB has one writer
+        assert any(v.startswith("./data:") for v in services[name]["volumes"]), name  # the chart pages
+
+
+@pytest.mark.slow
+def test_the_celery_worker_service_command_runs_here_and_answers_on_its_queue(compose, tmp_path):
+    """The celery_worker service's command as written, its queue renamed (a private one) and the
+    broker the local RabbitMQ: the worker comes up and answers a ping over the broker."""
+    from tsplatform_tests.test_celery_executor import BROKER, queue_action, reachable_broker
+
+    reachable_broker()
+    queue = f"tsplatform-compose-test-{os.getpid()}-{int(time.time())}"
+    command = list(compose["services"]["celery_worker"]["command"])
+    command[command.index("--queue") + 1] = queue
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TSPLATFORM_CELERY_BROKER": BROKER,
+           "TSPLATFORM_DATA_DIR": str(tmp_path / "data"), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    name = f"compose-{os.getpid()}"
+    worker = subprocess.Popen([str(BIN / command[0]), *command[1:], "--name", name, "--loglevel", "WARNING"],
+                              cwd=PROJECT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from celery import Celery
+
+        app = Celery("compose-test", broker=BROKER, backend="rpc://")  # any app on the broker can ping
+
+        def answers() -> bool:
+            assert worker.poll() is None, "the worker exited"
+            replies = app.control.ping(destination=[f"{name}@{socket.gethostname()}"], timeout=1)
+            return any(f"{name}@" in key for reply in replies for key in reply)
+
+        _wait(answers, 60, "the celery worker to answer")
+        queues = app.control.inspect(destination=[f"{name}@{socket.gethostname()}"], timeout=2).active_queues() or {}
+        assert [q["name"] for q in next(iter(queues.values()), [])] == [queue]
+    finally:
+        stop_groups([worker], seconds=20)
+        queue_action(queue, "delete")

@@ -19,7 +19,6 @@ from dagster_graphql import DagsterGraphQLClient
 
 from tsplatform.settings import DataPaths
 from tsplatform.warehouse.provisioning import ensure_postgres_database
-
 from tsplatform_tests.conftest import POSTGRES_URL, csv_text, land
 from tsplatform_tests.processes import chromium as find_chromium
 
@@ -113,7 +112,8 @@ def test_compose_processes_on_postgres_ingest_a_dropped_file(tmp_path, databases
     processes = Processes()
     try:
         processes.start("user_code", [str(BIN / "dagster"), "code-server", "start", "--host", "127.0.0.1", "--port",
-                                      str(code_port), "--module-name", "tsplatform.definitions", "--location-name", "tsplatform"], env, tmp_path)
+                                      str(code_port), "--module-name", "tsplatform.definitions", "--location-name", "tsplatform"],
+                                     env, tmp_path)
         wait_for(lambda: subprocess.run([str(BIN / "dagster"), "api", "grpc-health-check", "--port", str(code_port)],
                                         capture_output=True, env=env).returncode == 0, 120, "code server health")
         processes.start("webserver", [str(BIN / "dagster-webserver"), "--host", "127.0.0.1", "--port", str(web_port),

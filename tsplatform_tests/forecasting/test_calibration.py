@@ -8,10 +8,10 @@ from tsplatform.forecasting import forecast, forecast_categories
 from tsplatform.forecasting.backtesting import backtest_window, plan_windows
 from tsplatform.forecasting.calibration import (
     FACTOR_RANGE,
+    TAIL_PRIOR_SCORES,
     calibrate,
     calibrate_from_windows,
     conformal_factor,
-    TAIL_PRIOR_SCORES,
     nonconformity_scores,
     shrunk_factor,
 )

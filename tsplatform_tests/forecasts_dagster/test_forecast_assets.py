@@ -15,7 +15,6 @@ from tsplatform.forecasting.backtesting import choose_best
 from tsplatform.forecasting.evidence import TOP_MEMBERS
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import forecasts as forecast_table
-
 from tsplatform_tests.conftest import land
 
 HOSTILE = "<script>alert('x')</script>"
@@ -85,7 +84,8 @@ def test_upload_to_charts_in_one_multi_category_run(data_paths, warehouse, insta
 
     check = [e for e in result.get_asset_check_evaluations() if e.check_name == "forecasts_are_plausible"]
     assert check and check[0].passed
-    metadata = next(m.metadata for m in result.asset_materializations_for_node("category_forecasts") if m.asset_key == dg.AssetKey("forecast_data"))
+    metadata = next(m.metadata for m in result.asset_materializations_for_node("category_forecasts")
+                    if m.asset_key == dg.AssetKey("forecast_data"))
     pages = json.loads(json.dumps(metadata["charts"].value))
     hostile_page = open(pages[HOSTILE]).read()
     assert HOSTILE not in hostile_page and "&lt;script&gt;" in hostile_page

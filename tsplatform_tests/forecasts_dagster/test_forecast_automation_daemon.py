@@ -22,10 +22,14 @@ from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PA
 from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import land
 from tsplatform_tests.reliability.test_daemon_faults import (
-    BIN, PROJECT, daemon_environment, kill_group, start_daemon, wait_until,
+    BIN,
+    PROJECT,
+    daemon_environment,
+    kill_group,
+    start_daemon,
+    wait_until,
 )
 
 JOB = "category_forecast_job"

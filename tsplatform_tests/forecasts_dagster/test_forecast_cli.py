@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 from tsplatform.forecasting.models import MODEL_NAMES
-
 from tsplatform_tests.forecasts_dagster.test_forecast_assets import sales_csv
 from tsplatform_tests.invoices.test_cli import cli, write  # noqa: F401 - the subprocess fixture
 

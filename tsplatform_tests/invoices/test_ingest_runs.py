@@ -9,7 +9,6 @@ from tsplatform.ingest.options import UploadOptions, parse_column_mapping
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text, land
 
 COUNT_COLUMNS = [

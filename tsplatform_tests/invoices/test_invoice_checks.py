@@ -9,13 +9,12 @@ import pytest
 
 from tsplatform.definitions import defs
 from tsplatform.defs.invoices.assets import COUNTS_ADD_UP_CHECK, INVOICE_DATA
-from tsplatform.defs.invoices.landing import look_at_landing
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import UploadOptions
 from tsplatform.ingest.reconciliation import count_file_records, reconcile_upload
+from tsplatform.ingest.registration import look_at_landing
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text, land
 
 

@@ -4,11 +4,10 @@ import os
 
 import dagster as dg
 
-from tsplatform.defs.dagster_tags import PARTITION_NAME_TAG, RUN_KEY_TAG
 from tsplatform.definitions import defs
+from tsplatform.defs.dagster_tags import PARTITION_NAME_TAG, RUN_KEY_TAG
 from tsplatform.ingest.landing import sha256_of
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text, land
 
 

@@ -14,7 +14,6 @@ from tsplatform.ingest.processing import process_batch
 from tsplatform.ingest.registration import register_file
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text, land
 
 ACCOUNTED = ("num_rejected_rows", "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows")

@@ -21,7 +21,6 @@ from tsplatform.ingest.registration import register_landed_files
 from tsplatform.ingest.validation import parse_days
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text, land
 
 TSPLATFORM = str(Path(sys.executable).parent / "tsplatform")

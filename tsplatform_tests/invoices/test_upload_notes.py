@@ -8,7 +8,6 @@ from tsplatform.ingest.registration import register_landed_files
 from tsplatform.warehouse import backend_for, utc_now
 from tsplatform.warehouse import uploads as upload_table
 from tsplatform.warehouse.schema import MIGRATIONS, SCHEMA_MIGRATIONS_DDL
-
 from tsplatform_tests.conftest import csv_text, land
 
 NOTES_MIGRATION = 5

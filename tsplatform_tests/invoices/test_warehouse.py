@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import backend_for
+from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse.schema import MIGRATIONS
 
 

@@ -21,7 +21,6 @@ from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
 from tsplatform.warehouse.errors import is_transient
-
 from tsplatform_tests.conftest import POSTGRES_URL, csv_text, land
 
 TWO_DAYS_OF_ONE_PRODUCT = csv_text("2024-01-01,p1,A,1", "2024-01-02,p1,A,2")

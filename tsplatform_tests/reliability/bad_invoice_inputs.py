@@ -77,7 +77,8 @@ CASES = [
     Case("sql-looking strings", text("2026-01-01,\"1'); DROP TABLE invoice_data;--\",A,1"), "completed", rejected=0, stored=1),
     Case("html-looking strings", text("2026-01-01,p1,<img src=x onerror=alert(1)>,1"), "completed", rejected=0, stored=1),
     Case("spreadsheet formula", text('2026-01-01,p1,"=cmd|\' /C calc\'!A0",1'), "completed", rejected=0, stored=1),
-    Case("one megabyte cell", text("2026-01-01,p1," + "x" * 1_000_000 + ",1", *GOOD[1:]), "completed", "longer than 255", rejected=1, stored=1),
+    Case("one megabyte cell", text("2026-01-01,p1," + "x" * 1_000_000 + ",1", *GOOD[1:]), "completed", "longer than 255",
+         rejected=1, stored=1),
     Case("fifty megabyte file", (HEADER.strip() + ",note\n").encode()
          + b"".join(f"2026-01-{d % 28 + 1:02d},p{d},A,{d},{'n' * 50_000}\n".encode() for d in range(1_000)),
          "completed", rejected=0, stored=1_000),

@@ -14,7 +14,6 @@ from tsplatform.ingest.options import UploadOptions, sidecar_path
 from tsplatform.local_runs import ingest_landing_now
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.reliability.bad_invoice_inputs import CASES, Case
 from tsplatform_tests.reliability.conftest import OUTCOMES
 
@@ -42,7 +41,7 @@ def test_bad_input(case: Case, data_paths, tmp_path, instance, warehouse, wareho
     original = drop(case, data_paths, tmp_path)
     digest = hashlib.sha256(case.content).hexdigest()
     if case.fresh:  # the sensor's look: a file modified this instant may still be being written
-        from tsplatform.defs.invoices.landing import look_at_landing
+        from tsplatform.ingest.registration import look_at_landing
 
         look_at_landing(data_paths, warehouse)
     else:

@@ -26,8 +26,7 @@ import pytest
 from tsplatform.settings import DataPaths
 from tsplatform.stream.segments import list_segments
 from tsplatform.warehouse import invoices as invoice_table
-from tsplatform.warehouse import open_warehouse
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.warehouse import open_warehouse, stream_tables
 from tsplatform.warehouse import uploads as upload_table
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
@@ -223,8 +222,8 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
         kill_group(generator, signal.SIGINT)
 
     with open_warehouse(url).transaction() as session:
-        stored = sensor_tables.read_readings(session)
-        rejected_readings = sensor_tables.read_rejected_readings(session)
+        stored = stream_tables.read_readings(session)
+        rejected_readings = stream_tables.read_rejected_readings(session)
     stored = stored[["sensor_id", "ts", "value"]].sort_values(["sensor_id", "ts"], ignore_index=True)
     stored["ts"] = stored["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
     print(f"readings written {len(written):,}, stored {len(stored):,}; killed run {in_flight[:8]} "

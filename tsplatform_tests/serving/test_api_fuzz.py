@@ -18,8 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from tsplatform.stream import ReadingGenerator
 
+from tsplatform.stream import ReadingGenerator
 from tsplatform_tests.serving.conftest import TOKEN, Served
 from tsplatform_tests.serving.test_http_api import hostile_csv, plain_csv
 

@@ -19,7 +19,6 @@ import pytest
 
 from tsplatform.forecasting import page_filename
 from tsplatform.settings import DataPaths
-
 from tsplatform_tests.conftest import csv_text
 from tsplatform_tests.deploy.test_production_shape import CHROMIUM_FLAGS
 from tsplatform_tests.processes import chromium, stop_groups

@@ -13,10 +13,10 @@ import warnings
 import dagster as dg
 import pandas as pd
 import pytest
+
 from tsplatform.serving import create_app
 from tsplatform.serving.common import ServingSettings
 from tsplatform.stream import ReadingGenerator, SegmentWriter
-
 from tsplatform_tests.conftest import csv_text
 from tsplatform_tests.serving.conftest import UPLOAD_LIMIT, Served
 

@@ -20,7 +20,6 @@ from tsplatform.serving import create_app
 from tsplatform.serving.common import ServingSettings
 from tsplatform.stream import ReadingGenerator, SegmentWriter, chart_file_name
 from tsplatform.warehouse import open_warehouse
-
 from tsplatform_tests.conftest import csv_text
 from tsplatform_tests.serving.conftest import Served
 from tsplatform_tests.serving.html_pages import parts, rows_by_first_cell

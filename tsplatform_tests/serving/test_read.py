@@ -12,18 +12,16 @@ import pandas as pd
 import pytest
 
 from tsplatform import read
-from tsplatform.defs.stream import analysis
-from tsplatform.defs.stream.ingest import ingest_range
 from tsplatform.ingest.landing import copy_into_landing
 from tsplatform.ingest.options import UploadOptions
 from tsplatform.ingest.processing import process_batch
 from tsplatform.ingest.registration import register_landed_files
 from tsplatform.settings import DataPaths
-from tsplatform.stream import JsonlSegmentSource, ReadingGenerator, SegmentWriter
+from tsplatform.stream import JsonlSegmentSource, ReadingGenerator, SegmentWriter, analysis
+from tsplatform.stream.range_ingest import ingest_range
 from tsplatform.warehouse import forecasts as forecast_table
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse import uploads as upload_table
-
 from tsplatform_tests.conftest import csv_text
 
 # columns that name when or by which run or batch a row was written: they differ between two

@@ -23,7 +23,6 @@ import pytest
 from tsplatform import read
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse.provisioning import ensure_postgres_database
-
 from tsplatform_tests.conftest import POSTGRES_URL, postgres_admin
 from tsplatform_tests.serving.batch_writer import FORECAST_ROWS, batch_size, index_of
 

@@ -5,10 +5,10 @@ from functools import lru_cache
 import dagster as dg
 import pandas as pd
 
-from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.definitions import defs
+from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from tsplatform.stream import ReadingGenerator, SegmentWriter
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.warehouse import stream_tables
 
 SENSOR = "sensor_stream_sensor"
 
@@ -65,7 +65,7 @@ def write(folder, generator: ReadingGenerator, start, ticks: int, step: str = "1
 
 def stored_readings(warehouse) -> pd.DataFrame:
     with warehouse.transaction() as session:
-        return sensor_tables.read_readings(session)
+        return stream_tables.read_readings(session)
 
 
 def assert_stored_exactly(warehouse, written: pd.DataFrame) -> None:

@@ -17,10 +17,8 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from tsplatform.stream.address import nats_stream
-
 from tsplatform_tests.processes import missing_in_ci
 
 SHARED_URL = os.environ.get("TSPLATFORM_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -61,7 +59,7 @@ class PrivateNats:
         self.url = f"nats://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "PrivateNats":
+    def start(self) -> PrivateNats:
         log = (self.folder / "server.log").open("ab")
         self.process = subprocess.Popen(
             [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.folder / "store")],
@@ -89,29 +87,6 @@ class PrivateNats:
             self.kill()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-@pytest.fixture
-def shared_nats_stream_url(monkeypatch):
-    """A fresh stream on the shared server, named in TSPLATFORM_STREAM_URL; deleted afterwards."""
-    if not reachable(SHARED_URL):
-        missing(f"no NATS server at {SHARED_URL} (TSPLATFORM_TEST_NATS_URL)")
-    url = unique_stream_url(SHARED_URL)
-    monkeypatch.setenv("TSPLATFORM_STREAM_URL", url)
-    yield url
-    nats_stream(url).delete()
-
-
-@pytest.fixture
-def private_nats():
-    binary = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
-    if binary is None:
-        missing("nats-server is not installed")
-    server = PrivateNats(binary).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def stream_contents(url: str) -> pd.DataFrame:

@@ -4,10 +4,10 @@ a slow history is judged against that history."""
 
 import pandas as pd
 
-from tsplatform.defs.stream.analysis import CHART_FOLDER
 from tsplatform.defs.stream.checks import NO_NEW_ANOMALIES
 from tsplatform.stream import ReadingGenerator, chart_file_name
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream.analysis import CHART_FOLDER
+from tsplatform.warehouse import stream_tables
 
 from .dagster_helpers import check_evaluation, launch, tick, write
 
@@ -48,8 +48,9 @@ def test_spikes_within_the_cooldown_are_one_alarm_and_a_later_one_a_new_alarm(da
     assert check.passed and check.metadata["num_new_alarms"].value == 0
     assert check.metadata["num_continued_alarms"].value == 1 and check.description == "no new alarms (1 continued)"
     with warehouse.transaction() as session:
-        [alarm] = sensor_tables.read_alarms(session).itertuples()
-    assert (alarm.sensor_id, alarm.start_ts, alarm.end_ts, alarm.readings) == ("sensor_1", at("2024-01-01 04:00"), at("2024-01-01 05:00"), 2)
+        [alarm] = stream_tables.read_alarms(session).itertuples()
+    expected = ("sensor_1", at("2024-01-01 04:00"), at("2024-01-01 05:00"), 2)
+    assert (alarm.sensor_id, alarm.start_ts, alarm.end_ts, alarm.readings) == expected
     assert alarm.cooldown_seconds == 7200 and abs(alarm.peak_score) > alarm.threshold
 
     generator.spike("sensor_1", 60.0)  # three hours after the last one: a new alarm
@@ -58,7 +59,7 @@ def test_spikes_within_the_cooldown_are_one_alarm_and_a_later_one_a_new_alarm(da
     check = check_evaluation(third, NO_NEW_ANOMALIES)
     assert not check.passed and check.metadata["num_new_alarms"].value == 1
     with warehouse.transaction() as session:
-        alarms = sensor_tables.read_alarms(session)
+        alarms = stream_tables.read_alarms(session)
     assert alarms["start_ts"].tolist() == [at("2024-01-01 04:00"), at("2024-01-01 08:00")]
     assert alarms["run_id"].tolist() == [first.run_id, third.run_id]
     materialization = third.asset_materializations_for_node("sensor_anomalies")[0].metadata
@@ -78,6 +79,6 @@ def test_a_fast_live_stream_after_a_day_of_history_raises_one_alarm_at_the_spike
     check = check_evaluation(live, NO_NEW_ANOMALIES)
     assert not check.passed and check.metadata["num_new_alarms"].value == 1
     with warehouse.transaction() as session:
-        [alarm] = sensor_tables.read_alarms(session).itertuples()
+        [alarm] = stream_tables.read_alarms(session).itertuples()
     assert (alarm.sensor_id, alarm.start_ts, alarm.readings) == ("sensor_3", at("2024-01-02 00:05"), 1)
     assert alarm.peak_score < -alarm.threshold

@@ -7,7 +7,13 @@ import pytest
 
 from benchmarks import alarms as alarm_benchmark
 from benchmarks import nab
-from tsplatform.stream import AlarmSettings, ReadingGenerator, detect_alarms, group_alarms, score_readings
+from tsplatform.stream import (
+    AlarmSettings,
+    ReadingGenerator,
+    detect_alarms,
+    group_alarms,
+    score_readings,
+)
 
 
 def noisy(days=3, step="5min", seed=7, spikes=()):

@@ -3,9 +3,14 @@ import pytest
 
 from tsplatform.settings import data_paths
 from tsplatform.stream import (
-    ReadingGenerator, chart_file_name, detect_anomalies, fourier_forecast, render_sensor_chart, smooth,
+    ReadingGenerator,
+    chart_file_name,
+    detect_anomalies,
+    fourier_forecast,
+    render_sensor_chart,
+    smooth,
 )
-from tsplatform.stream.charts import format_period
+from tsplatform.stream.sensor_charts import format_period
 
 
 def test_chart_page_escapes_the_sensor_id_and_shares_one_plotly_bundle(stream_folder):

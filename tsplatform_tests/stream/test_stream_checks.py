@@ -36,7 +36,7 @@ def test_a_row_claiming_a_line_of_the_range_fails_the_step_and_blocks_the_scan(d
 
 def test_the_accounting_follows_the_tables(data_paths, warehouse):
     from tsplatform.defs.stream.checks import range_accounting
-    from tsplatform.defs.stream.ingest import ingest_range
+    from tsplatform.stream.range_ingest import ingest_range
 
     folder = data_paths.stream
     write(folder, ReadingGenerator(2, seed=22), "2024-01-01", 20)

@@ -3,12 +3,25 @@ forecasts with a true interval, and the path end to end from the generator to th
 
 import pandas as pd
 
-from tsplatform.defs.stream.analysis import CHART_FOLDER
 from tsplatform.defs.stream.checks import NO_NEW_ANOMALIES, STREAM_LINES_ARE_READINGS
-from tsplatform.stream import ReadingGenerator, SegmentWriter, chart_file_name, run_backfill
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream import (
+    ReadingGenerator,
+    SegmentWriter,
+    chart_file_name,
+    run_backfill,
+)
+from tsplatform.stream.analysis import CHART_FOLDER
+from tsplatform.warehouse import stream_tables
 
-from .dagster_helpers import assert_stored_exactly, check_evaluation, launch, refresh, tick, tick_and_run, write
+from .dagster_helpers import (
+    assert_stored_exactly,
+    check_evaluation,
+    launch,
+    refresh,
+    tick,
+    tick_and_run,
+    write,
+)
 
 
 def test_the_same_range_run_twice_is_stored_exactly_once(data_paths, warehouse, instance):
@@ -21,7 +34,7 @@ def test_the_same_range_run_twice_is_stored_exactly_once(data_paths, warehouse, 
     assert [c["num_already_stored"].value for c in counts] == [0, 150]
     assert_stored_exactly(warehouse, written)
     with warehouse.transaction() as session:
-        assert len(sensor_tables.read_ranges(session)) == 1
+        assert len(stream_tables.read_ranges(session)) == 1
 
 
 def test_malformed_lines_are_recorded_not_fatal(data_paths, warehouse, instance):
@@ -37,7 +50,7 @@ def test_malformed_lines_are_recorded_not_fatal(data_paths, warehouse, instance)
     rejected_metadata = run.asset_materializations_for_node("ingest_sensor_readings")[1].metadata
     assert rejected_metadata["num_rejected"].value == 2
     with warehouse.transaction() as session:
-        quarantine = sensor_tables.read_rejected_readings(session)
+        quarantine = stream_tables.read_rejected_readings(session)
     assert len(quarantine) == 2 and quarantine["line"].str.contains("2024-13-45").any()
     assert (quarantine["run_id"] == run.run_id).all()
 
@@ -60,10 +73,11 @@ def test_injected_spikes_fail_the_anomaly_check_once(data_paths, warehouse, inst
     assert "sensor_2" in table and "sensor_3" in table and str(spike_time) in table
     assert f"/charts/{CHART_FOLDER}/{chart_file_name('sensor_2')}" in table
     with warehouse.transaction() as session:
-        anomalies = sensor_tables.read_anomalies(session)
-        alarms = sensor_tables.read_alarms(session).set_index("sensor_id")
+        anomalies = stream_tables.read_anomalies(session)
+        alarms = stream_tables.read_alarms(session).set_index("sensor_id")
     assert set(zip(anomalies["sensor_id"], anomalies["ts"])) == {("sensor_2", spike_time), ("sensor_3", spike_time)}
-    assert (anomalies.set_index("sensor_id").loc["sensor_2", "score"] > 5) and (anomalies.set_index("sensor_id").loc["sensor_3", "score"] < -5)
+    scores = anomalies.set_index("sensor_id")["score"]
+    assert scores.loc["sensor_2"] > 5 and scores.loc["sensor_3"] < -5
     assert sorted(alarms.index) == ["sensor_2", "sensor_3"] and (alarms["start_ts"] == spike_time).all()
     assert alarms.loc["sensor_2", "peak_score"] > alarms.loc["sensor_2", "threshold"] >= 8
     assert alarms.loc["sensor_3", "peak_score"] < -8 and (alarms["readings"] == 1).all()
@@ -81,7 +95,7 @@ def test_the_forecast_has_a_true_prediction_interval(data_paths, warehouse, inst
     result = refresh(instance, {"ops": {"sensor_forecast": {"config": {"horizon": "12h", "harmonics": 3}}}})
     assert result.success
     with warehouse.transaction() as session:
-        forecast = sensor_tables.read_forecast(session)
+        forecast = stream_tables.read_forecast(session)
     assert sorted(forecast["sensor_id"].unique()) == ["sensor_1", "sensor_2"]
     assert (forecast.groupby("sensor_id").size() == 144).all()  # 12 h of 5-minute steps
     assert (forecast["lower_bound"] <= forecast["yhat"]).all() and (forecast["yhat"] <= forecast["upper_bound"]).all()
@@ -105,7 +119,7 @@ def test_one_day_of_readings_forecasts_the_daily_cycle_and_says_why(data_paths, 
     result = refresh(instance, {"ops": {"sensor_forecast": {"config": {"horizon": "6h"}}}})
     assert result.success
     with warehouse.transaction() as session:
-        forecast = sensor_tables.read_forecast(session)
+        forecast = stream_tables.read_forecast(session)
     assert (forecast["period_seconds"] == 86400).all() and (forecast["period_source"] == "default").all()
     assert forecast["period_reason"].str.contains("cycles \\(needs 3\\)").all()
     models = result.asset_materializations_for_node("sensor_forecast")[0].metadata["models"].data
@@ -129,11 +143,11 @@ def test_from_the_generator_through_the_sensor_to_tables_and_charts(data_paths, 
     assert result.success
 
     with warehouse.transaction() as session:
-        readings = sensor_tables.read_readings(session)
-        stats = sensor_tables.read_stats(session).set_index("sensor_id")
-        smoothed = sensor_tables.read_smoothed(session)
-        anomalies = sensor_tables.read_anomalies(session)
-        forecast = sensor_tables.read_forecast(session)
+        readings = stream_tables.read_readings(session)
+        stats = stream_tables.read_stats(session).set_index("sensor_id")
+        smoothed = stream_tables.read_smoothed(session)
+        anomalies = stream_tables.read_anomalies(session)
+        forecast = stream_tables.read_forecast(session)
     assert len(readings) == summary.records + len(live) == 3 * (1440 + 30)
     assert stats.loc["sensor_1", "total_count"] == 1470 and stats.loc["sensor_1", "median_interval_seconds"] == 120
     assert stats.loc["sensor_1", "last_seen"] == pd.Timestamp("2024-03-03 00:58", tz="UTC")

@@ -8,10 +8,22 @@ import dagster as dg
 import pandas as pd
 
 from tsplatform.defs.dagster_tags import RUN_KEY_TAG, SENSOR_NAME_TAG
-from tsplatform.defs.stream.planning import MAX_PENDING_RANGES, SensorState, plan_ranges, range_key
 from tsplatform.stream import Cursor, JsonlSegmentSource, ReadingGenerator
+from tsplatform.stream.range_planning import (
+    MAX_PENDING_RANGES,
+    SensorState,
+    plan_ranges,
+    range_key,
+)
 
-from .dagster_helpers import assert_stored_exactly, launch, stored_readings, tick, tick_and_run, write
+from .dagster_helpers import (
+    assert_stored_exactly,
+    launch,
+    stored_readings,
+    tick,
+    tick_and_run,
+    write,
+)
 
 LINE = b'{"sensor_id":"sensor_1","ts":"2024-01-05T00:00:00.000000Z","value":123.25}\n'
 

@@ -17,7 +17,8 @@ def daily_series(step, days, seed=5, noise_sd=2.0, trend_per_day=0.5, start="202
 
 @pytest.mark.parametrize("step", ["30min", "5min"])
 def test_the_daily_period_is_detected_from_generated_readings(step):
-    readings = ReadingGenerator(1, seed=2, spike_probability=0.01).simulate("2024-01-01", int(pd.Timedelta("14D") / pd.Timedelta(step)), step)
+    points = int(pd.Timedelta("14D") / pd.Timedelta(step))
+    readings = ReadingGenerator(1, seed=2, spike_probability=0.01).simulate("2024-01-01", points, step)
     series = pd.Series(readings.value.to_numpy(), index=pd.DatetimeIndex(readings.ts))
     forecast = fourier_forecast(series, horizon=10)
     assert forecast.attrs["period"] == pd.Timedelta("1D")

@@ -9,14 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tsplatform.defs.stream.planning import SensorState, range_key
 from tsplatform.stream import ReadingGenerator
 from tsplatform.stream.address import nats_stream, open_source
 from tsplatform.stream.cursor import SequenceCursor
-from tsplatform.stream.jetstream import MULTI_LINE, JetStreamWriter, MissingMessagesError
+from tsplatform.stream.jetstream import (
+    MULTI_LINE,
+    JetStreamWriter,
+    MissingMessagesError,
+)
+from tsplatform.stream.range_planning import SensorState, range_key
 
 from .dagster_helpers import assert_stored_exactly, launch, stored_readings, tick
-from .nats_helpers import checksum, private_nats, shared_nats_stream_url, stream_contents  # noqa: F401
+from .nats_helpers import checksum, stream_contents
 
 TSPLATFORM = str(Path(sys.executable).parent / "tsplatform")
 

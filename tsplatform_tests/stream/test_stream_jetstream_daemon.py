@@ -12,8 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tsplatform.warehouse import open_warehouse
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.warehouse import open_warehouse, stream_tables
 from tsplatform_tests.reliability.test_daemon_faults import (
     PROJECT,
     daemon_environment,
@@ -24,7 +23,7 @@ from tsplatform_tests.reliability.test_daemon_faults import (
     wait_until,
 )
 
-from .nats_helpers import checksum, shared_nats_stream_url, stream_contents  # noqa: F401
+from .nats_helpers import checksum, stream_contents
 
 TSPLATFORM = str(Path(sys.executable).parent / "tsplatform")
 
@@ -61,8 +60,8 @@ def test_the_daemon_killed_mid_run_and_restarted_stores_every_acknowledged_readi
         kill_group(generator, signal.SIGINT)
 
     with open_warehouse(url).transaction() as session:
-        stored = sensor_tables.read_readings(session)
-        rejected = sensor_tables.read_rejected_readings(session)
+        stored = stream_tables.read_readings(session)
+        rejected = stream_tables.read_rejected_readings(session)
     print(f"acknowledged {acknowledged:,}, stored {len(stored):,}; killed run {in_flight[:8]} "
           f"{instance.get_run_by_id(in_flight).status.value}; {time.monotonic() - killed_at:.0f} s since the kill")
     assert rejected.empty, rejected.head().to_dict("records")

@@ -15,15 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tsplatform.defs.stream.ingest import ingest_range
 from tsplatform.settings import warehouse_url
 from tsplatform.stream import ReadingGenerator
 from tsplatform.stream.address import open_source
 from tsplatform.stream.codec import encode_readings
-from tsplatform.warehouse import open_warehouse
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream.range_ingest import ingest_range
+from tsplatform.warehouse import open_warehouse, stream_tables
 
-from .nats_helpers import checksum, missing, reachable, shared_nats_stream_url  # noqa: F401
+from .nats_helpers import checksum, missing, reachable
 
 TSPLATFORM = str(Path(sys.executable).parent / "tsplatform")
 MQTT_URL = os.environ.get("TSPLATFORM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -113,8 +112,8 @@ def test_the_bridge_killed_and_restarted_while_a_device_publishes_stores_every_a
     warehouse = open_warehouse(warehouse_url())
     outcome = ingest_range(warehouse, source, "", "", "bridge-test")
     with warehouse.transaction() as session:
-        stored = sensor_tables.read_readings(session)
-        rejected = sensor_tables.read_rejected_readings(session)
+        stored = stream_tables.read_readings(session)
+        rejected = stream_tables.read_rejected_readings(session)
     expected = pd.DataFrame([json.loads(payload) for payload in valid])
     garbage = sum(payload.startswith(b"garbage") for payload in acknowledged)
     print(f"acknowledged {len(acknowledged)} ({len(valid)} readings, {garbage} malformed); killed after {killed_at}; "

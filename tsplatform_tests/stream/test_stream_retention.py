@@ -10,9 +10,15 @@ from click.testing import CliRunner
 
 from tsplatform.cli.stream import stream
 from tsplatform.defs.stream.housekeeping import STREAM_RETENTION
-from tsplatform.defs.stream.ingest import ingest_range
 from tsplatform.settings import warehouse_url
-from tsplatform.stream import Cursor, JsonlSegmentSource, MissingSegmentError, ReadingGenerator, list_segments
+from tsplatform.stream import (
+    Cursor,
+    JsonlSegmentSource,
+    MissingSegmentError,
+    ReadingGenerator,
+    list_segments,
+)
+from tsplatform.stream.range_ingest import ingest_range
 from tsplatform.stream.retention import (
     RETIRED_FILE,
     RemovableSegment,
@@ -23,7 +29,15 @@ from tsplatform.stream.retention import (
 )
 from tsplatform.warehouse import open_warehouse
 
-from .dagster_helpers import assert_stored_exactly, definitions, launch, refresh, tick, tick_and_run, write
+from .dagster_helpers import (
+    assert_stored_exactly,
+    definitions,
+    launch,
+    refresh,
+    tick,
+    tick_and_run,
+    write,
+)
 
 OLD = "2024-01-01"
 SEG = [None] + [f"segment-{n:08d}.jsonl" for n in range(1, 10)]  # SEG[n] is segment n
@@ -167,7 +181,7 @@ def test_a_read_skips_a_retired_segment_only_up_to_its_recorded_size(stream_fold
     second = write(stream_folder, generator, "2024-01-02", 5)
     write(stream_folder, generator, "2024-01-03", 5)
     size = (stream_folder / SEG[1]).stat().st_size
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     removed = remove_segments(stream_folder, [RemovableSegment(SEG[1], size, now, "mtime")])
     assert [segment.name for segment in removed] == [SEG[1]] and retired_segments(stream_folder) == {SEG[1]: size}
     source = JsonlSegmentSource(stream_folder)

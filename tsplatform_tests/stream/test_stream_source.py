@@ -3,7 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from tsplatform.stream import Cursor, JsonlSegmentSource, MissingSegmentError, SegmentWriter, WriterBusyError
+from tsplatform.stream import (
+    Cursor,
+    JsonlSegmentSource,
+    MissingSegmentError,
+    SegmentWriter,
+    WriterBusyError,
+)
 from tsplatform.stream.source import DUPLICATE, OUT_OF_ORDER, TORN_TAIL
 
 from .helpers import assert_same_records, write_readings

@@ -2,22 +2,22 @@
 
 import pandas as pd
 
-from tsplatform.defs.stream.ingest import ingest_range
-from tsplatform.defs.stream.planning import stream_range
 from tsplatform.stream import Cursor, JsonlSegmentSource
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream.range_ingest import ingest_range
+from tsplatform.stream.range_planning import stream_range
+from tsplatform.warehouse import stream_tables
 
 from .helpers import write_readings
 
 
 def stored(warehouse) -> pd.DataFrame:
     with warehouse.transaction() as session:
-        return sensor_tables.read_readings(session, positions=True)
+        return stream_tables.read_readings(session, positions=True)
 
 
 def rejected(warehouse) -> pd.DataFrame:
     with warehouse.transaction() as session:
-        return sensor_tables.read_rejected_readings(session)
+        return stream_tables.read_rejected_readings(session)
 
 
 def test_a_range_stored_twice_is_stored_once_and_recorded_in_the_ledger(data_paths, warehouse):
@@ -37,13 +37,13 @@ def test_a_range_stored_twice_is_stored_once_and_recorded_in_the_ledger(data_pat
     pd.testing.assert_series_equal(table["value"], expected["value"], check_names=False)
     assert (table["ts"] == expected["ts"]).all()
     with warehouse.transaction() as session:
-        ledger = sensor_tables.read_ranges(session)
+        ledger = stream_tables.read_ranges(session)
         assert len(ledger) == 1 and ledger.loc[0, "run_id"] == "run-1" and ledger.loc[0, "num_inserted"] == 60
         whole = stream_range(Cursor(), Cursor.from_string(end))
         part = stream_range(Cursor(), Cursor(Cursor.from_string(end).segment, 0))
         beyond = stream_range(Cursor(), Cursor("segment-00000002.jsonl", 0))
-        assert sensor_tables.range_is_stored(session, whole) and sensor_tables.range_is_stored(session, part)
-        assert not sensor_tables.range_is_stored(session, beyond)
+        assert stream_tables.range_is_stored(session, whole) and stream_tables.range_is_stored(session, part)
+        assert not stream_tables.range_is_stored(session, beyond)
 
 
 def test_malformed_lines_and_duplicate_keys_go_to_rejected_readings_once(data_paths, warehouse):
@@ -69,8 +69,8 @@ def test_malformed_lines_and_duplicate_keys_go_to_rejected_readings_once(data_pa
     assert len(quarantine) == 3
     reasons = quarantine["reason"].tolist()
     assert reasons.count("bad JSON") == 1
-    assert reasons.count(sensor_tables.DUPLICATE_IN_RANGE) == 1
-    assert reasons.count(sensor_tables.DUPLICATE_STORED) == 1
+    assert reasons.count(stream_tables.DUPLICATE_IN_RANGE) == 1
+    assert reasons.count(stream_tables.DUPLICATE_STORED) == 1
     late = quarantine.loc[("segment-00000002.jsonl", 0)]
     assert late["value"] == -5.0 and late["sensor_id"] == "sensor_1" and late["run_id"] == "run-2"
 
@@ -81,9 +81,9 @@ def test_only_anomalies_not_recorded_before_are_new(warehouse):
         "value": [50.0, 60.0], "score": [9.0, -8.0], "threshold": 3.5, "detection_window": "",
     })
     with warehouse.transaction() as session:
-        assert len(sensor_tables.insert_new_anomalies(session, rows.iloc[:1], "run-1")) == 1
+        assert len(stream_tables.insert_new_anomalies(session, rows.iloc[:1], "run-1")) == 1
     with warehouse.transaction() as session:
-        new = sensor_tables.insert_new_anomalies(session, rows, "run-2")
+        new = stream_tables.insert_new_anomalies(session, rows, "run-2")
     assert new["ts"].tolist() == [pd.Timestamp("2024-01-01 00:05", tz="UTC")]
     with warehouse.transaction() as session:
-        assert sensor_tables.read_anomalies(session)["run_id"].tolist() == ["run-1", "run-2"]
+        assert stream_tables.read_anomalies(session)["run_id"].tolist() == ["run-1", "run-2"]

@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-category_partitions = dg.DynamicPartitionsDefinition(name="categories")
+CATEGORY_PARTITIONS = "categories"  # the partitions definition's name, for instance calls
+category_partitions = dg.DynamicPartitionsDefinition(name=CATEGORY_PARTITIONS)

@@ -1,4 +1,6 @@
-"""A forecast refresh is ONE run of ``category_forecast_job`` over a range of category partitions.
+"""A forecast refresh is ONE run of ``category_forecast_job`` over a range of category partitions
+(by default; ``refresh_requests`` splits it into runs of at most N categories when
+``TSPLATFORM_FORECAST_CATEGORIES_PER_RUN`` or celery mode asks for it: tsplatform/scale_out.py).
 
 A partitioned job runs a range of partitions in one run when the run carries Dagster's range tags;
 the forecast step then fits every category of the range in one process pool. A range is contiguous
@@ -17,6 +19,10 @@ from tsplatform.defs.dagster_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PA
 
 CATEGORY_FORECAST_JOB = "category_forecast_job"
 TRIGGER_TAG = "tsplatform/trigger"  # schedule | data: why the refresh ran
+# a refresh split into several runs (TSPLATFORM_FORECAST_CATEGORIES_PER_RUN, celery mode): every run
+# carries the refresh's run key and its part, "2/5"
+REFRESH_TAG = "tsplatform/refresh"
+REFRESH_PART_TAG = "tsplatform/refresh_part"
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
@@ -46,3 +52,28 @@ def refresh_request(
         job_name=CATEGORY_FORECAST_JOB,
         tags={**range_tags(first, last), TRIGGER_TAG: trigger},
     )
+
+
+def refresh_requests(
+    categories: Iterable[str], partition_order: Sequence[str], run_key: str, trigger: str, per_run: int | None = None
+) -> list[dg.RunRequest]:
+    """The runs of one refresh of ``categories``: ``[refresh_request(...)]`` when ``per_run`` is None
+    (today's single run), else the categories in partition order in groups of at most ``per_run``,
+    one run per group over that group's range (ranges never overlap). Run keys ``run_key:1/n``..."""
+    if not per_run:
+        return [refresh_request(categories, partition_order, run_key, trigger)]
+    if per_run < 1:
+        raise ValueError(f"per_run must be at least 1, got {per_run}")
+    covering_range(categories, partition_order)  # the same errors as one run
+    wanted = set(categories)
+    inside = [key for key in partition_order if key in wanted]
+    groups = [inside[start:start + per_run] for start in range(0, len(inside), per_run)]
+    requests = []
+    for number, group in enumerate(groups, start=1):
+        part = f"{number}/{len(groups)}"
+        requests.append(dg.RunRequest(
+            run_key=f"{run_key}:{part}",
+            job_name=CATEGORY_FORECAST_JOB,
+            tags={**range_tags(group[0], group[-1]), TRIGGER_TAG: trigger, REFRESH_TAG: run_key, REFRESH_PART_TAG: part},
+        ))
+    return requests

@@ -5,8 +5,9 @@ import os
 import dagster as dg
 
 from tsplatform.defs.forecasts.jobs import category_forecast_job
-from tsplatform.defs.forecasts.partitions import category_partitions
-from tsplatform.defs.forecasts.refresh import refresh_request
+from tsplatform.defs.forecasts.partitions import CATEGORY_PARTITIONS
+from tsplatform.defs.forecasts.refresh import refresh_requests
+from tsplatform.scale_out import categories_per_run
 
 FORECAST_SCHEDULE_NAME = "daily_forecast_schedule"
 DEFAULT_REFRESH_CRON = "0 5 * * *"
@@ -21,12 +22,13 @@ REFRESH_CRON = os.environ.get("TSPLATFORM_FORECAST_REFRESH_CRON", "").strip() or
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=f"Refreshes the forecasts of every category ({REFRESH_CRON}, UTC; TSPLATFORM_FORECAST_REFRESH_CRON "
-    "overrides) as one run over all category partitions.",
+    "overrides) as one run over all category partitions (runs of TSPLATFORM_FORECAST_CATEGORIES_PER_RUN "
+    "categories when set, or in celery mode).",
 )
 def daily_forecast_schedule(context: dg.ScheduleEvaluationContext):
-    categories = context.instance.get_dynamic_partitions(category_partitions.name)
+    categories = context.instance.get_dynamic_partitions(CATEGORY_PARTITIONS)
     if not categories:
         return dg.SkipReason("no categories yet: upload sales first")
     tick = context.scheduled_execution_time
     run_key = f"{FORECAST_SCHEDULE_NAME}:{tick.isoformat() if tick else 'manual'}"
-    return refresh_request(categories, categories, run_key=run_key, trigger="schedule")
+    return refresh_requests(categories, categories, run_key=run_key, trigger="schedule", per_run=categories_per_run())

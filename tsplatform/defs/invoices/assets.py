@@ -7,7 +7,6 @@ Checks on invoice_data: ``rows_pass_invoice_schema`` (WARN: rows breaking a rule
 
 import warnings
 
-
 import dagster as dg
 from dagster_pandera import pandera_schema_to_dagster_type
 from pydantic import Field
@@ -17,6 +16,7 @@ from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER
 from tsplatform.defs.table_metadata import table_asset_attributes
 from tsplatform.ingest.processing import BatchFailedError, BatchOutcome, process_batch
 from tsplatform.ingest.reconciliation import UploadAccounting, reconcile_upload
+from tsplatform.ingest.timings import stage
 from tsplatform.ingest.validation import invoice_row_schema
 from tsplatform.warehouse import Warehouse, catalog
 
@@ -77,7 +77,7 @@ class InvoiceBatchConfig(dg.Config):
             COUNTS_ADD_UP_CHECK,
             asset=INVOICE_DATA,
             description="The upload is accounted for: the stored file is the registered one (SHA-256) and its "
-            "data records (counted with Python's csv module) are num_total_rows = rejected + duplicate-key + "
+            "data records (as Python's csv module reads them) are num_total_rows = rejected + duplicate-key + "
             "inserted + updated + unchanged; invoice_data holds the rows the batch inserted or updated. "
             "Blocking: a batch that does not add up fails its run and does not feed daily_category_sales.",
             blocking=True,
@@ -110,6 +110,7 @@ def _completed_results(
     context: dg.AssetExecutionContext, warehouse: Warehouse, outcome: BatchOutcome, applied_again: bool
 ):
     prepared = outcome.prepared
+    assert prepared is not None, "a completed batch was prepared"
     counts = outcome.counts
     upload = outcome.upload
     context.log.info(
@@ -129,6 +130,8 @@ def _completed_results(
             **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
             "dagster/row_count": table_rows["invoice_data"],
             "batch_row_count": dg.MetadataValue.int(len(prepared.rows)),
+            # seconds per stage of process_batch (read, validate, impute, merge, write)
+            "stage_seconds": dg.MetadataValue.json(outcome.timings),
             "preview": dg.MetadataValue.md(prepared.rows.head(10).to_markdown(index=False)),
         },
     )
@@ -155,7 +158,9 @@ def _completed_results(
         },
     )
     yield _schema_check_result(outcome)
-    yield _counts_check_result(context, reconcile_upload(warehouse, outcome.batch_num, applied_again))
+    with stage("accounting"):
+        accounting = reconcile_upload(warehouse, outcome.batch_num, applied_again)
+    yield _counts_check_result(context, accounting)
 
 
 def _table_row_counts(warehouse: Warehouse) -> dict[str, int]:
@@ -165,6 +170,7 @@ def _table_row_counts(warehouse: Warehouse) -> dict[str, int]:
 
 
 def _schema_check_result(outcome: BatchOutcome) -> dg.AssetCheckResult:
+    assert outcome.prepared is not None, "a completed batch was prepared"
     rejected = outcome.prepared.rejected
     reasons = rejected["reason"].value_counts().head(20) if len(rejected) else None
     rules = _rules_table_schema(outcome.upload.get("date_format") or "%Y-%m-%d")
@@ -192,7 +198,9 @@ def _rules_table_schema(date_format: str) -> dg.TableSchemaMetadataValue:
     """The pandera rules as a Dagster table schema (dagster-pandera's conversion, beta: warning muted)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return pandera_schema_to_dagster_type(invoice_row_schema(date_format)).metadata["schema"]
+        schema = pandera_schema_to_dagster_type(invoice_row_schema(date_format)).metadata["schema"]
+    assert isinstance(schema, dg.TableSchemaMetadataValue), "dagster-pandera describes a frame as a table schema"
+    return schema
 
 
 def _counts_check_result(context: dg.AssetExecutionContext, accounting: UploadAccounting) -> dg.AssetCheckResult:

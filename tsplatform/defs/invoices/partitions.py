@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-upload_batches = dg.DynamicPartitionsDefinition(name="upload_batches")
+UPLOAD_BATCHES = "upload_batches"  # the partitions definition's name, for instance calls
+upload_batches = dg.DynamicPartitionsDefinition(name=UPLOAD_BATCHES)

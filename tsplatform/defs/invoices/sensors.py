@@ -1,18 +1,20 @@
 """The landing sensor: new files in ``data/landing`` become batches, partitions and runs."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from tsplatform.defs.invoices.jobs import invoice_ingest_job
-from tsplatform.defs.invoices.landing import LandingTick, look_at_landing
 from tsplatform.defs.invoices.partitions import upload_batches
 from tsplatform.defs.invoices.recovery import interrupted_batches
 from tsplatform.defs.resources import DataFolderResource, WarehouseResource
+from tsplatform.ingest.registration import LandingTick, look_at_landing
 
 LANDING_SENSOR_NAME = "landing_sensor"
 LANDING_SENSOR_INTERVAL_SECONDS = 10
 
 
-def run_requests_for(tick: LandingTick, interrupted: list[tuple[str, str | None]] = ()) -> dg.SensorResult:
+def run_requests_for(tick: LandingTick, interrupted: Sequence[tuple[str, str | None]] = ()) -> dg.SensorResult:
     """Every batch still waiting gets a request; the run key (= batch id) makes repeats no-ops,
     and a batch registered by a tick that died before its request is picked up again. A batch
     whose runs all ended without completing it gets one more run, keyed by the newest of them so

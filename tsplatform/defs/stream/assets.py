@@ -10,13 +10,14 @@ The science is in ``tsplatform.stream``; ``analysis`` and ``ingest`` move data b
 warehouse; the assets here log and describe what happened.
 """
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from tsplatform.defs.report_links import chart_links, report_link
 from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
-from tsplatform.defs.stream import analysis
 from tsplatform.defs.stream.checks import (
     alarms_markdown,
     anomalies_markdown,
@@ -26,10 +27,10 @@ from tsplatform.defs.stream.checks import (
     readings_check_result,
     stream_lines_are_readings_spec,
 )
-from tsplatform.defs.stream.ingest import ingest_range, reject_reasons, rejects_preview
 from tsplatform.defs.table_metadata import OWNERS, table_asset_attributes
-from tsplatform.stream import AlarmSettings, MissingSegmentError
+from tsplatform.stream import AlarmSettings, MissingSegmentError, analysis
 from tsplatform.stream.address import open_source
+from tsplatform.stream.range_ingest import ingest_range, reject_reasons, rejects_preview
 
 GROUP = "sensor_stream"
 INGEST_STEP = "ingest_sensor_readings"
@@ -92,7 +93,7 @@ class AnomalyConfig(dg.Config):
     alarm_history: str = Field(default="7D", description="The past the alarm thresholds are taken from.")
 
 
-class ForecastConfig(dg.Config):
+class SensorForecastConfig(dg.Config):
     period: str = Field(
         default="auto",
         description="Cycle length (1D, 12h: used as given) or auto: default_period unless detection finds another "
@@ -111,6 +112,15 @@ class ForecastConfig(dg.Config):
 class ChartConfig(dg.Config):
     lookback: str = Field(default="1D", description="Draw this much of the newest data.")
     max_points: int = Field(default=20000, description="At most this many raw readings per chart (evenly thinned).")
+
+
+def _stream_table_asset(key: dg.AssetKey, table: str, kinds: set[str], **attributes):
+    """``@dg.asset`` of a stream table computed from sensor_readings: the shape every analysis asset
+    shares (group, dependency, writer pool, warehouse IO manager, the table's column metadata)."""
+    return dg.asset(
+        key=key, group_name=GROUP, deps=[SENSOR_READINGS], pool=WAREHOUSE_WRITER_POOL,
+        io_manager_key=WAREHOUSE_IO_MANAGER_KEY, **table_asset_attributes(table, DOMAIN, kinds), **attributes,
+    )
 
 
 def _span(text: str, what: str) -> pd.Timedelta:
@@ -167,7 +177,7 @@ def ingest_sensor_readings(
         )
     if counts.duplicates:
         context.log.warning(f"{counts.duplicates} reading(s) repeat a stored (sensor_id, ts); recorded in rejected_readings")
-    common = {
+    common: dict[str, Any] = {
         "range_start": outcome.start.to_string(),
         "range_end": outcome.end.to_string(),
         "range_key": outcome.key,
@@ -200,22 +210,17 @@ def ingest_sensor_readings(
     yield readings_check_result(SENSOR_READINGS, outcome, range_accounting(warehouse.open(), outcome))
 
 
-@dg.asset(
-    key=SENSOR_STATS,
+@_stream_table_asset(
+    SENSOR_STATS, "sensor_stats", {"pandas"},
     description="Per sensor: total count, first/last seen, and over the newest data: count, rate, min/mean/max, "
     "median interval, gaps — the live metrics of the stream (also as metadata, plotted per materialisation).",
-    group_name=GROUP,
-    deps=[SENSOR_READINGS],
-    **table_asset_attributes("sensor_stats", DOMAIN, {"pandas"}),
-    pool=WAREHOUSE_WRITER_POOL,
-    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_stats(context: dg.AssetExecutionContext, config: SensorStatsConfig, warehouse: WarehouseResource):
     if config.gap_factor <= 1:
         raise dg.Failure(description="gap_factor must be greater than 1", allow_retries=False)
     table = analysis.refresh_stats(warehouse.open(), _span(config.lookback, "lookback"), config.gap_factor, context.run_id)
     context.log.info(f"stats of {len(table)} sensor(s) over the last {config.lookback} of data")
-    metadata = {
+    metadata: dict[str, Any] = {
         "dagster/row_count": len(table),
         "lookback": config.lookback,
         "stats": dg.MetadataValue.md(_stats_markdown(table)),
@@ -243,17 +248,12 @@ def _finite(value) -> float:
     return float(value) if pd.notna(value) else 0.0
 
 
-@dg.asset(
-    key=SENSOR_ANOMALIES,
+@_stream_table_asset(
+    SENSOR_ANOMALIES, "sensor_anomalies", {"pandas"},
     description="Spikes found by a robust rolling z-score (median/MAD) in newly stored readings; one row per "
     "anomaly with its score. The same scan raises alarm events (table sensor_alarms); the check "
     "no_new_anomalies fails when a scan raises new alarms.",
-    group_name=GROUP,
-    deps=[SENSOR_READINGS],
-    **table_asset_attributes("sensor_anomalies", DOMAIN, {"pandas"}),
     check_specs=[no_new_anomalies_spec(SENSOR_ANOMALIES)],
-    pool=WAREHOUSE_WRITER_POOL,
-    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_anomalies(
     context: dg.AssetExecutionContext, config: AnomalyConfig, warehouse: WarehouseResource, data_folder: DataFolderResource
@@ -296,14 +296,9 @@ def sensor_anomalies(
     )
 
 
-@dg.asset(
-    key=SENSOR_SMOOTHED,
+@_stream_table_asset(
+    SENSOR_SMOOTHED, "sensor_smoothed", {"pandas"},
     description="Centred moving average of each sensor over the newest data (window configurable).",
-    group_name=GROUP,
-    deps=[SENSOR_READINGS],
-    **table_asset_attributes("sensor_smoothed", DOMAIN, {"pandas"}),
-    pool=WAREHOUSE_WRITER_POOL,
-    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
 def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, warehouse: WarehouseResource):
     lookback = _span(config.lookback, "lookback")
@@ -321,17 +316,12 @@ def sensor_smoothed(context: dg.AssetExecutionContext, config: SmoothingConfig, 
     )
 
 
-@dg.asset(
-    key=SENSOR_FORECAST,
+@_stream_table_asset(
+    SENSOR_FORECAST, "sensor_forecast", {"statsmodels"},
     description="Fourier-feature regression forecast per sensor (trend + daily harmonics, OLS) with a prediction "
     "interval that includes the residual noise: where readings should fall.",
-    group_name=GROUP,
-    deps=[SENSOR_READINGS],
-    **table_asset_attributes("sensor_forecast", DOMAIN, {"statsmodels"}),
-    pool=WAREHOUSE_WRITER_POOL,
-    io_manager_key=WAREHOUSE_IO_MANAGER_KEY,
 )
-def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource):
+def sensor_forecast(context: dg.AssetExecutionContext, config: SensorForecastConfig, warehouse: WarehouseResource):
     if config.harmonics < 0 or not 0 < config.interval < 1:
         raise dg.Failure(description="harmonics must be >= 0 and interval within (0, 1)", allow_retries=False)
     try:
@@ -348,8 +338,8 @@ def sensor_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, w
         )
     except ValueError as problem:
         raise dg.Failure(description=f"forecast configuration: {problem}", allow_retries=False) from problem
-    for sensor, problem in refresh.problems.items():
-        context.log.warning(f"{sensor}: no forecast ({problem})")
+    for sensor, reason in refresh.problems.items():
+        context.log.warning(f"{sensor}: no forecast ({reason})")
     for sensor, model in refresh.models.items():
         context.log.info(f"{sensor}: period {model['period']} ({model['period_reason']}), {model['harmonics']} harmonics, "
                          f"{model['points_fitted']} points fitted, {model['horizon_points']} forecast")
@@ -388,7 +378,7 @@ def sensor_charts(
     reports = data_folder.paths().reports
     charts = analysis.render_charts(warehouse.open(), reports, _span(config.lookback, "lookback"), config.max_points)
     context.log.info(f"wrote {len(charts.charts)} chart(s); index: {charts.index}")
-    metadata = {
+    metadata: dict[str, Any] = {
         "index": dg.MetadataValue.path(str(charts.index)),
         "index_url": report_link(charts.index, reports),
         "num_charts": len(charts.charts),

@@ -19,9 +19,9 @@ import dagster as dg
 import pandas as pd
 
 from tsplatform import settings
-from tsplatform.defs.stream.analysis import CHART_FOLDER, AnomalyScan
 from tsplatform.stream import chart_file_name
-from tsplatform.defs.stream.ingest import IngestOutcome, reject_reasons, rejects_preview
+from tsplatform.stream.analysis import CHART_FOLDER, AnomalyScan
+from tsplatform.stream.range_ingest import IngestOutcome, reject_reasons, rejects_preview
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import accounting as table_accounting
 

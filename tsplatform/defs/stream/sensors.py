@@ -25,16 +25,18 @@ the warehouse only when a run has failed. Exactly-once: every range is asked for
 re-delivery from a genuine duplicate — so nothing is lost and nothing is stored twice.
 """
 
-import os
 
 import dagster as dg
 
+from tsplatform import settings
 from tsplatform.defs.dagster_tags import ROOT_RUN_ID_TAG, RUN_KEY_TAG
 from tsplatform.defs.resources import DataFolderResource, WarehouseResource
 from tsplatform.defs.run_workers import fail_if_worker_gone
 from tsplatform.defs.stream.assets import INGEST_STEP
 from tsplatform.defs.stream.jobs import sensor_stream_ingest_job
-from tsplatform.defs.stream.planning import (
+from tsplatform.stream import JsonlSegmentSource, ReadingSource
+from tsplatform.stream.address import STREAM_URL_VARIABLE, open_source
+from tsplatform.stream.range_planning import (
     MAX_ATTEMPTS,
     MAX_PENDING_RANGES,
     PendingRange,
@@ -42,10 +44,8 @@ from tsplatform.defs.stream.planning import (
     plan_ranges,
     plan_sequence_ranges,
 )
-from tsplatform.stream import JsonlSegmentSource, ReadingSource
-from tsplatform.stream.address import STREAM_URL_VARIABLE, open_source
 from tsplatform.stream.segments import segment_sizes
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.warehouse import stream_tables
 
 STREAM_SENSOR_NAME = "sensor_stream_sensor"
 DEFAULT_INTERVAL_SECONDS = 30
@@ -58,16 +58,7 @@ STORED, RUNNING, NOT_LAUNCHED, FAILED = "stored", "running", "not launched", "fa
 
 def interval_from_environment() -> int:
     """``TSPLATFORM_STREAM_SENSOR_INTERVAL_SECONDS`` (whole seconds >= 1), read when the code loads."""
-    text = os.environ.get(INTERVAL_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_INTERVAL_SECONDS
-    try:
-        seconds = int(text)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_VARIABLE} must be a whole number of seconds, got {text!r}") from None
-    if seconds < 1:
-        raise ValueError(f"{INTERVAL_VARIABLE} must be at least 1, got {seconds}")
-    return seconds
+    return int(settings.number_setting(INTERVAL_VARIABLE, DEFAULT_INTERVAL_SECONDS, "seconds", minimum=1))
 
 
 STREAM_SENSOR_INTERVAL_SECONDS = interval_from_environment()
@@ -111,7 +102,7 @@ def stored_per_ledger(warehouse: WarehouseResource, entries: list[PendingRange],
         return set()
     try:
         with warehouse.open().transaction() as session:
-            return {entry for entry in entries if sensor_tables.range_is_stored(session, entry.stream_range())}
+            return {entry for entry in entries if stream_tables.range_is_stored(session, entry.stream_range())}
     except Exception as problem:  # the warehouse busy or down: retrying the range is always safe
         log.warning(f"could not consult the stored-range ledger ({problem}); asking for the failed ranges again")
         return set()

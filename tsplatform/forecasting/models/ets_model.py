@@ -11,6 +11,7 @@ smoothing parameters are estimated), else they are estimated.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ def fit_forecast(prepared: PreparedSeries, horizon: int, interval: float) -> Mod
             if converged and math.isfinite(aicc) and aicc < best_aicc:
                 best, best_aicc = (result, label), aicc
 
-    settings = {
+    settings: dict[str, Any] = {
         "criterion": "aicc",
         "initialization": initialization,
         "seasonal_periods": season,

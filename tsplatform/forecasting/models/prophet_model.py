@@ -118,7 +118,7 @@ def choose_trend(history: pd.DataFrame, horizon: int, config: dict) -> TrendChoi
         for anchored in (True, False):
             mean = plain["yhat"].to_numpy() + (shift if anchored else 0.0)
             errors[(growth, anchored)] = float(np.mean(np.abs(test - mean)))
-    best = min(errors, key=errors.get)  # dict order is the tie-break order
+    best = min(errors, key=lambda choice: errors[choice])  # dict order is the tie-break order
     return TrendChoice(*best, holdout_mae={f"{g}/{'anchored' if a else 'plain'}": round(e, 6)
                                            for (g, a), e in errors.items()})
 

@@ -126,6 +126,8 @@ def choose_differencing(y: np.ndarray, season: int, seasonal_diff: int) -> tuple
 
 def candidate_orders(diff: int, seasonal_diff: int, season: int, n: int, trend: str):
     """The grid: a few (p, q) times a few seasonal (P, Q), skipping ones the data cannot carry."""
+    pq_grid: tuple[tuple[int, int], ...]
+    seasonal_grid: tuple[tuple[int, int], ...]
     if season:
         pq_grid = NONSEASONAL_PQ
         seasonal_grid = ((0, 1), (1, 0)) if seasonal_diff else ((1, 0), (0, 0))

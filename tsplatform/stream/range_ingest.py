@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.defs.stream.planning import range_key, stream_range
 from tsplatform.stream import Cursor, ReadingSource, ReadResult
-from tsplatform.warehouse import Warehouse
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream.range_planning import range_key, stream_range
+from tsplatform.warehouse import Warehouse, stream_tables
 
 
 @dataclass
@@ -17,7 +16,7 @@ class IngestOutcome:
     start: Cursor
     end: Cursor
     result: ReadResult
-    counts: sensor_tables.StoreCounts
+    counts: stream_tables.StoreCounts
     readings_in_table: int
     rejects_in_table: int
 
@@ -40,13 +39,14 @@ def resolve_range(source: ReadingSource, start_text: str, end_text: str) -> tupl
 def ingest_range(warehouse: Warehouse, source: ReadingSource, start_text: str, end_text: str, run_id: str | None) -> IngestOutcome:
     start, end = resolve_range(source, start_text, end_text)
     result = source.read_range(start, end)
+    assert result.positions is not None, "a range read records each reading's position"
     readings = result.records.assign(
         segment=result.positions["segment"].to_numpy(), line_offset=result.positions["offset"].to_numpy()
     )
     rejects = result.rejects.rename(columns={"offset": "line_offset"})
     with warehouse.transaction() as session:
-        counts = sensor_tables.store_range(session, stream_range(start, end), readings, rejects, run_id)
-        sizes = sensor_tables.table_sizes(session)
+        counts = stream_tables.store_range(session, stream_range(start, end), readings, rejects, run_id)
+        sizes = stream_tables.table_sizes(session)
     return IngestOutcome(start, end, result, counts, *sizes)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tsplatform.warehouse.base import Session, page_clause, utc_now
+from tsplatform.warehouse.base import Conditions, Session, page_clause, replace_rows, utc_now
 
 DUPLICATE_IN_RANGE = "duplicate (sensor_id, ts): an earlier line of the stream has the same key; the first is stored"
 DUPLICATE_STORED = "duplicate (sensor_id, ts): a reading from another line of the stream is already stored"
@@ -149,7 +149,7 @@ def store_range(
     inserted = already = other = 0
     if len(firsts):
         session.load_frame("staged_readings", firsts, _READING_TYPES)
-        _total, inserted, already, other = session.fetch_one(
+        _total, inserted, already, other = session.fetch_row(
             """
             SELECT count(*),
                    count(*) FILTER (WHERE r.sensor_id IS NULL),
@@ -275,7 +275,7 @@ def folder_spans(session: Session) -> list[tuple[int, int, int, int]]:
         "WHERE strpos(range_start, ?) = 1",
         (StreamRange.key_prefix,),
     )
-    return [tuple(int(value) for value in row) for row in rows]
+    return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
 
 
 def newest_reading_per_segment(session: Session) -> dict[str, dt.datetime]:
@@ -320,15 +320,9 @@ def read_readings(
 ) -> pd.DataFrame:
     """sensor_id, ts (UTC), value — optionally only ``start <= ts <= end`` and one sensor — ordered
     by sensor and time; with ``positions`` also segment and line_offset."""
-    clauses, params = _time_filter("ts", start, end)
-    if sensor_id is not None:
-        clauses.append("sensor_id = ?")
-        params.append(sensor_id)
+    where = _times("ts", start, end).equal("sensor_id", sensor_id)
     columns = "sensor_id, ts, value" + (", segment, line_offset" if positions else "")
-    sql = f"SELECT {columns} FROM sensor_readings"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    frame = session.fetch_df(sql + " ORDER BY sensor_id, ts", params)
+    frame = session.fetch_df(f"SELECT {columns} FROM sensor_readings{where.where} ORDER BY sensor_id, ts", where.params)
     return _with_utc(frame, "ts")
 
 
@@ -337,11 +331,8 @@ def read_stored_readings(
 ) -> pd.DataFrame:
     """Every stored column, in time order. With ``since``: the first ``limit`` readings from then
     on (a client pages forward from its last ``ts``); without it: the newest ``limit`` (a tail)."""
-    clauses, params = _time_filter("ts", since, None)
-    if sensor_id is not None:
-        clauses.append("sensor_id = ?")
-        params.append(sensor_id)
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    conditions = _times("ts", since).equal("sensor_id", sensor_id)
+    where, params = conditions.where, conditions.params
     if since is None and limit is not None:
         sql = (
             f"SELECT * FROM (SELECT * FROM sensor_readings{where} ORDER BY ts DESC, sensor_id DESC{page_clause(limit)}) newest "
@@ -354,8 +345,8 @@ def read_stored_readings(
 
 def table_sizes(session: Session) -> tuple[int, int]:
     """Rows in sensor_readings and in rejected_readings."""
-    readings = session.fetch_one("SELECT count(*) FROM sensor_readings")[0]
-    rejects = session.fetch_one("SELECT count(*) FROM rejected_readings")[0]
+    readings = session.fetch_row("SELECT count(*) FROM sensor_readings")[0]
+    rejects = session.fetch_row("SELECT count(*) FROM rejected_readings")[0]
     return int(readings), int(rejects)
 
 
@@ -380,15 +371,8 @@ def read_rejected_readings(session: Session) -> pd.DataFrame:
 
 def replace_stats(session: Session, stats: pd.DataFrame, run_id: str | None) -> None:
     """Swap in the per-sensor stats (columns of ``_STATS_TYPES``)."""
-    session.execute("DELETE FROM sensor_stats")
-    if stats.empty:
-        return
-    session.load_frame("staged_stats", _naive(stats, "window_start", "first_seen", "last_seen"), _STATS_TYPES)
-    names = ", ".join(_STATS_TYPES)
-    session.execute(
-        f"INSERT INTO sensor_stats ({names}, updated_at, run_id) SELECT {names}, ?, ? FROM staged_stats",
-        (utc_now(), run_id),
-    )
+    rows = _naive(stats, "window_start", "first_seen", "last_seen") if not stats.empty else stats
+    replace_rows(session, "sensor_stats", rows, _STATS_TYPES, stamps={"updated_at": utc_now(), "run_id": run_id})
 
 
 def read_stats(session: Session) -> pd.DataFrame:
@@ -400,23 +384,13 @@ def read_stats(session: Session) -> pd.DataFrame:
 
 def replace_smoothed(session: Session, smoothed: pd.DataFrame, run_id: str | None) -> None:
     """Swap in the smoothed series (sensor_id, ts, value, smoothed, smoothing_window)."""
-    session.execute("DELETE FROM sensor_smoothed")
-    if smoothed.empty:
-        return
-    session.load_frame("staged_smoothed", _naive(smoothed, "ts"), _SMOOTHED_TYPES)
-    names = ", ".join(_SMOOTHED_TYPES)
-    session.execute(
-        f"INSERT INTO sensor_smoothed ({names}, created_at, run_id) SELECT {names}, ?, ? FROM staged_smoothed",
-        (utc_now(), run_id),
-    )
+    rows = _naive(smoothed, "ts") if not smoothed.empty else smoothed
+    replace_rows(session, "sensor_smoothed", rows, _SMOOTHED_TYPES, stamps={"created_at": utc_now(), "run_id": run_id})
 
 
 def read_smoothed(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
-    clauses, params = _time_filter("ts", start, None)
-    if sensor_id is not None:
-        clauses.append("sensor_id = ?")
-        params.append(sensor_id)
-    sql = "SELECT * FROM sensor_smoothed" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    where = _times("ts", start).equal("sensor_id", sensor_id)
+    sql, params = f"SELECT * FROM sensor_smoothed{where.where}", where.params
     return _with_utc(session.fetch_df(sql + " ORDER BY sensor_id, ts", params), "ts")
 
 
@@ -439,11 +413,8 @@ def insert_new_anomalies(session: Session, anomalies: pd.DataFrame, run_id: str 
 
 
 def read_anomalies(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
-    clauses, params = _time_filter("ts", start, None)
-    if sensor_id is not None:
-        clauses.append("sensor_id = ?")
-        params.append(sensor_id)
-    sql = "SELECT * FROM sensor_anomalies" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    where = _times("ts", start).equal("sensor_id", sensor_id)
+    sql, params = f"SELECT * FROM sensor_anomalies{where.where}", where.params
     return _with_utc(session.fetch_df(sql + " ORDER BY sensor_id, ts", params), "ts")
 
 
@@ -452,11 +423,10 @@ def read_readings_thinned(session: Session, start: dt.datetime, end: dt.datetime
     ``start <= ts < end`` (epoch-aligned, so the same readings whoever asks): a uniform subsample,
     for history that only feeds statistics on a fast stream."""
     seconds = max(1, int(pd.Timedelta(every).total_seconds()))
-    clauses, params = _time_filter("ts", start, None)
-    clauses.append("ts < ?")
-    params.append(_as_datetime(end))
+    where = _times("ts", start).add("ts < ?", _as_datetime(end))
+    params = where.params
     firsts = (
-        f"SELECT sensor_id, min(ts) AS ts FROM sensor_readings WHERE {' AND '.join(clauses)} "
+        f"SELECT sensor_id, min(ts) AS ts FROM sensor_readings{where.where} "
         f"GROUP BY sensor_id, floor(extract(epoch FROM ts) / {seconds})"
     )
     frame = session.fetch_df(
@@ -519,11 +489,8 @@ def record_alarms(session: Session, alarms: pd.DataFrame, run_id: str | None) ->
 
 def read_alarms(session: Session, sensor_id: str | None = None, start: dt.datetime | None = None) -> pd.DataFrame:
     """Alarms in start order; ``start``: those still running at or after it (end_ts >= start)."""
-    clauses, params = _time_filter("end_ts", start, None)
-    if sensor_id is not None:
-        clauses.append("sensor_id = ?")
-        params.append(sensor_id)
-    sql = "SELECT * FROM sensor_alarms" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    where = _times("end_ts", start).equal("sensor_id", sensor_id)
+    sql, params = f"SELECT * FROM sensor_alarms{where.where}", where.params
     return _alarm_times(session.fetch_df(sql + " ORDER BY start_ts, sensor_id", params))
 
 
@@ -535,15 +502,8 @@ def _alarm_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 def replace_forecast(session: Session, forecast: pd.DataFrame, run_id: str | None) -> None:
     """Swap in every sensor's forecast (columns of ``_FORECAST_TYPES``): readers never see a mix."""
-    session.execute("DELETE FROM sensor_forecast")
-    if forecast.empty:
-        return
-    session.load_frame("staged_forecast", _naive(forecast, "ds"), _FORECAST_TYPES)
-    names = ", ".join(_FORECAST_TYPES)
-    session.execute(
-        f"INSERT INTO sensor_forecast ({names}, created_at, run_id) SELECT {names}, ?, ? FROM staged_forecast",
-        (utc_now(), run_id),
-    )
+    rows = _naive(forecast, "ds") if not forecast.empty else forecast
+    replace_rows(session, "sensor_forecast", rows, _FORECAST_TYPES, stamps={"created_at": utc_now(), "run_id": run_id})
 
 
 def read_forecast(session: Session, sensor_id: str | None = None) -> pd.DataFrame:
@@ -554,15 +514,10 @@ def read_forecast(session: Session, sensor_id: str | None = None) -> pd.DataFram
     return _with_utc(frame, "ds")
 
 
-def _time_filter(column: str, start, end) -> tuple[list[str], list]:
-    clauses, params = [], []
-    if start is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(_as_datetime(start))
-    if end is not None:
-        clauses.append(f"{column} <= ?")
-        params.append(_as_datetime(end))
-    return clauses, params
+def _times(column: str, start=None, end=None) -> Conditions:
+    """``start <= column <= end`` as naive UTC parameters, either end open when None."""
+    return Conditions().between(column, _as_datetime(start) if start is not None else None,
+                                _as_datetime(end) if end is not None else None)
 
 
 def _as_datetime(moment) -> dt.datetime:

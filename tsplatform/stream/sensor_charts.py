@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 
+from tsplatform.html_files import relative_href, write_html, write_plotly_js
 from tsplatform.stream.series import as_series
 
 
@@ -74,8 +74,8 @@ def render_sensor_chart(
         hovermode="closest",
         legend={"orientation": "h", "y": -0.15},
     )
-    figure.write_html(path, include_plotlyjs="directory", full_html=True)
-    return path
+    write_plotly_js(Path(path).parent)
+    return write_html(path, figure.to_html(include_plotlyjs="directory", full_html=True))
 
 
 def _add_forecast(figure, forecast: pd.DataFrame, go) -> None:
@@ -100,7 +100,7 @@ def format_period(period: pd.Timedelta | str | float) -> str:
     24 h, zero parts left out); a number is taken as seconds."""
     delta = pd.to_timedelta(period, unit="s") if isinstance(period, (int, float)) else pd.Timedelta(period)
     sign, seconds = ("-" if delta < pd.Timedelta(0) else ""), abs(delta).total_seconds()
-    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    units: tuple[tuple[str, int], ...] = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
     if seconds <= 86_400:
         units = units[1:]
     parts = []
@@ -124,19 +124,15 @@ def _thin(series: pd.Series, max_points: int | None) -> pd.Series:
     return series.iloc[picked]
 
 
-def render_chart_index(charts: dict[str, Path | str], path: Path | str, title: str = "Sensor charts") -> Path:
+def render_chart_index(charts: Mapping[str, Path | str], path: Path | str, title: str = "Sensor charts") -> Path:
     """A plain HTML page linking each sensor's chart (``{sensor_id: chart path}``). Links are
     relative to the index's folder, so they work opened from disk and served over HTTP alike."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     items = []
     for sensor_id, chart in sorted(charts.items()):
-        target = quote(Path(os.path.relpath(Path(chart).resolve(), path.parent.resolve())).as_posix(), safe="/")
-        items.append(f'<li><a href="{html.escape(target, quote=True)}">{html.escape(sensor_id)}</a></li>')
+        items.append(f'<li><a href="{relative_href(chart, path)}">{html.escape(sensor_id)}</a></li>')
     body = "\n".join(items) or "<li>no sensors yet</li>"
     page = (
         f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>\n"
         f"<body><h1>{html.escape(title)}</h1>\n<ul>\n{body}\n</ul></body></html>\n"
     )
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_html(path, page)

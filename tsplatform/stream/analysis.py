@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 import tsplatform.stream as stream_lib
-from tsplatform.warehouse import Warehouse
-from tsplatform.warehouse import sensors as sensor_tables
+from tsplatform.stream.series import utc_timestamp
+from tsplatform.warehouse import Warehouse, stream_tables
 
 DEFAULT_ANOMALY_WINDOW_READINGS = 21  # the library's default window, in sampling intervals
 STATS_COLUMNS = [
@@ -64,13 +64,13 @@ def refresh_stats(warehouse: Warehouse, lookback: pd.Timedelta, gap_factor: floa
     """Per sensor: totals over everything stored, and count, rate, min/mean/max, sampling interval
     and gaps over the last ``lookback`` of data. Replaces ``sensor_stats``; returns its rows."""
     with warehouse.transaction() as session:
-        latest = sensor_tables.latest_reading_time(session)
+        latest = stream_tables.latest_reading_time(session)
         if latest is None:
-            sensor_tables.replace_stats(session, pd.DataFrame(columns=STATS_COLUMNS), run_id)
+            stream_tables.replace_stats(session, pd.DataFrame(columns=STATS_COLUMNS), run_id)
             return pd.DataFrame(columns=STATS_COLUMNS)
         window_start = pd.Timestamp(latest) - lookback
-        records = sensor_tables.read_readings(session, start=window_start)
-        totals = sensor_tables.reading_totals(session).set_index("sensor_id")
+        records = stream_tables.read_readings(session, start=window_start)
+        totals = stream_tables.reading_totals(session).set_index("sensor_id")
         recent = stream_lib.sensor_stats(records, gap_factor=gap_factor) if len(records) else None
         rows = []
         for sensor, total in totals.iterrows():
@@ -98,7 +98,7 @@ def refresh_stats(warehouse: Warehouse, lookback: pd.Timedelta, gap_factor: floa
                 )
             rows.append(row)
         table = pd.DataFrame(rows, columns=STATS_COLUMNS)
-        sensor_tables.replace_stats(session, table, run_id)
+        stream_tables.replace_stats(session, table, run_id)
     return table
 
 
@@ -109,9 +109,9 @@ def refresh_smoothed(warehouse: Warehouse, window: str, lookback: pd.Timedelta, 
     """The moving average of each sensor over the last ``lookback`` of data; replaces ``sensor_smoothed``."""
     time_span(window, "smoothing window")
     with warehouse.transaction() as session:
-        latest = sensor_tables.latest_reading_time(session)
+        latest = stream_tables.latest_reading_time(session)
         records = (
-            sensor_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
+            stream_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
             if latest is not None else pd.DataFrame(columns=["sensor_id", "ts", "value"])
         )
         parts = []
@@ -125,7 +125,7 @@ def refresh_smoothed(warehouse: Warehouse, window: str, lookback: pd.Timedelta, 
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=["sensor_id", "ts", "value", "smoothed", "smoothing_window"]
         )
-        sensor_tables.replace_smoothed(session, table, run_id)
+        stream_tables.replace_smoothed(session, table, run_id)
     return table
 
 
@@ -155,15 +155,15 @@ def scan_new_ranges(
     detection_window = anomaly_window(window)
     alarm_settings = alarm_settings or stream_lib.AlarmSettings()
     with warehouse.transaction() as session:
-        ranges = sensor_tables.unscanned_ranges(session)
+        ranges = stream_tables.unscanned_ranges(session)
         stamps = pd.concat([ranges["min_ts"], ranges["max_ts"]]).dropna()
         if stamps.empty:
-            sensor_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
+            stream_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
             return AnomalyScan(_no_anomalies(), 0, len(ranges), 0, None)
         low, high = pd.Timestamp(stamps.min()), pd.Timestamp(stamps.max())
-        core = sensor_tables.read_readings(session, low, high)
+        core = stream_tables.read_readings(session, low, high)
         margin = _context_margin(core, detection_window)
-        padded = sensor_tables.read_readings(session, low - margin, high + margin)
+        padded = stream_tables.read_readings(session, low - margin, high + margin)
         flagged, skipped = [], {}
         for sensor in sorted(core["sensor_id"].unique()):
             series = stream_lib.sensor_series(padded, sensor)
@@ -172,18 +172,18 @@ def scan_new_ranges(
             except ValueError as problem:
                 skipped[sensor] = str(problem)
                 continue
-            inside = scored[scored["is_anomaly"] & (scored.index >= _utc(low)) & (scored.index <= _utc(high))]
+            inside = scored[scored["is_anomaly"] & (scored.index >= utc_timestamp(low)) & (scored.index <= utc_timestamp(high))]
             flagged.append(pd.DataFrame({
                 "sensor_id": sensor, "ts": inside.index, "value": inside["value"].to_numpy(),
                 "score": inside["score"].to_numpy(), "threshold": float(threshold),
                 "detection_window": _window_label(detection_window),
             }))
         found = pd.concat(flagged, ignore_index=True) if flagged else _no_anomalies()
-        new = sensor_tables.insert_new_anomalies(session, found, run_id)
-        alarms = _scan_alarms(session, core, _utc(low), _utc(high), alarm_settings, run_id)
-        sensor_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
+        new = stream_tables.insert_new_anomalies(session, found, run_id)
+        alarms = _scan_alarms(session, core, utc_timestamp(low), utc_timestamp(high), alarm_settings, run_id)
+        stream_tables.mark_scanned(session, ranges[["range_start", "range_end"]])
     raised, continued = alarms[~alarms["continued"]], alarms[alarms["continued"]]
-    return AnomalyScan(new, len(found), len(ranges), len(core), (_utc(low), _utc(high)), skipped, raised, continued)
+    return AnomalyScan(new, len(found), len(ranges), len(core), (utc_timestamp(low), utc_timestamp(high)), skipped, raised, continued)
 
 
 def _scan_alarms(session, core: pd.DataFrame, low: pd.Timestamp, high: pd.Timestamp, settings, run_id) -> pd.DataFrame:
@@ -192,8 +192,8 @@ def _scan_alarms(session, core: pd.DataFrame, low: pd.Timestamp, high: pd.Timest
     before ``low`` is read thinned to one reading per ``ALARM_HISTORY_EVERY``: a uniform subsample
     has the errors' distribution, and a fast stream's week stays a few thousand rows per scan."""
     start = low - settings.lookback()
-    history = sensor_tables.read_readings_thinned(session, start, low, ALARM_HISTORY_EVERY)
-    latest = sensor_tables.latest_alarms(session).set_index("sensor_id")
+    history = stream_tables.read_readings_thinned(session, start, low, ALARM_HISTORY_EVERY)
+    latest = stream_tables.latest_alarms(session).set_index("sensor_id")
     found = []
     for sensor in sorted(core["sensor_id"].unique()):
         series = pd.concat([stream_lib.sensor_series(history, sensor), stream_lib.sensor_series(core, sensor)])
@@ -208,7 +208,7 @@ def _scan_alarms(session, core: pd.DataFrame, low: pd.Timestamp, high: pd.Timest
     alarms = pd.concat(found, ignore_index=True)
     alarms["cooldown_seconds"] = pd.Timedelta(settings.cooldown).total_seconds()
     alarms["continued"] = alarms["continued"].astype(bool)
-    sensor_tables.record_alarms(session, alarms, run_id)
+    stream_tables.record_alarms(session, alarms, run_id)
     return alarms
 
 
@@ -243,9 +243,6 @@ def _no_alarms() -> pd.DataFrame:
     return pd.DataFrame(columns=columns).astype({"continued": bool})
 
 
-def _utc(moment) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 # --- forecast ----------------------------------------------------------------------------------
@@ -277,9 +274,9 @@ def refresh_forecasts(
     time_span(horizon, "horizon")
     every = time_span(resample, "resample") if str(resample).strip() else None
     with warehouse.transaction() as session:
-        latest = sensor_tables.latest_reading_time(session)
+        latest = stream_tables.latest_reading_time(session)
         records = (
-            sensor_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
+            stream_tables.read_readings(session, start=pd.Timestamp(latest) - lookback)
             if latest is not None else pd.DataFrame(columns=["sensor_id", "ts", "value"])
         )
         parts, models, problems = [], {}, {}
@@ -296,7 +293,8 @@ def refresh_forecasts(
             attrs = forecast.attrs
             models[sensor] = {
                 "period": str(attrs["period"]), "period_source": attrs["period_source"],
-                "period_reason": attrs["period_reason"], "harmonics": int(attrs["harmonics"]), "sampling_interval": str(attrs["sampling_interval"]),
+                "period_reason": attrs["period_reason"], "harmonics": int(attrs["harmonics"]),
+                "sampling_interval": str(attrs["sampling_interval"]),
                 "points_fitted": int(len(series)), "horizon_points": int(len(forecast)),
             }
             parts.append(pd.DataFrame({
@@ -311,7 +309,7 @@ def refresh_forecasts(
             "sensor_id", "ds", "yhat", "lower_bound", "upper_bound", "interval_level", "period_seconds",
             "period_source", "period_reason", "harmonics", "sampling_seconds",
         ])
-        sensor_tables.replace_forecast(session, table, run_id)
+        stream_tables.replace_forecast(session, table, run_id)
     return ForecastRefresh(table, models, problems)
 
 
@@ -330,16 +328,16 @@ def render_charts(warehouse: Warehouse, reports: Path, lookback: pd.Timedelta, m
     smoothed line, recorded anomalies and the stored forecast with its band; plus an index page."""
     folder = reports / CHART_FOLDER
     with warehouse.transaction() as session:
-        latest = sensor_tables.latest_reading_time(session)
+        latest = stream_tables.latest_reading_time(session)
         if latest is None:
             records = pd.DataFrame(columns=["sensor_id", "ts", "value"])
             smoothed = anomalies = forecasts = None
         else:
             start = pd.Timestamp(latest) - lookback
-            records = sensor_tables.read_readings(session, start=start)
-            smoothed = sensor_tables.read_smoothed(session, start=start)
-            anomalies = sensor_tables.read_anomalies(session, start=start)
-            forecasts = sensor_tables.read_forecast(session)
+            records = stream_tables.read_readings(session, start=start)
+            smoothed = stream_tables.read_smoothed(session, start=start)
+            anomalies = stream_tables.read_anomalies(session, start=start)
+            forecasts = stream_tables.read_forecast(session)
     charts: dict[str, Path] = {}
     for sensor in sorted(records["sensor_id"].unique()):
         series = stream_lib.sensor_series(records, sensor)

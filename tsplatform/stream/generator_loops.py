@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from tsplatform.stream.control import Command, CommandInbox, apply_command
 from tsplatform.stream.generator import ReadingGenerator
 from tsplatform.stream.interrupt import StopSignal
 from tsplatform.stream.segments import SegmentWriter
+from tsplatform.stream.series import utc_timestamp
 
 
 @dataclass
@@ -58,7 +59,7 @@ def run_live(
     step = pd.Timedelta(seconds=1.0 / rate) if step is None else pd.Timedelta(step)
     if step <= pd.Timedelta(0):
         raise ValueError("step must be positive")
-    origin = _utc(start) if start is not None else pd.Timestamp.now(tz="UTC")
+    origin = utc_timestamp(start) if start is not None else pd.Timestamp.now(tz="UTC")
     limit = _tick_limit(rate, count, duration)
     stop = stop or StopSignal()
     summary = RunSummary()
@@ -111,7 +112,7 @@ def backfill_times(start, end, interval) -> pd.DatetimeIndex:
     interval = pd.Timedelta(interval)
     if interval <= pd.Timedelta(0):
         raise ValueError("interval must be positive")
-    return pd.date_range(_utc(start), _utc(end), freq=interval, inclusive="left")
+    return pd.date_range(utc_timestamp(start), utc_timestamp(end), freq=interval, inclusive="left")
 
 
 def _write(generator, writer, times: pd.DatetimeIndex, summary: RunSummary, on_progress) -> None:
@@ -145,6 +146,3 @@ def _tick_limit(rate: float, count: int | None, duration: float | None) -> int |
     return min(limits) if limits else None
 
 
-def _utc(moment) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")

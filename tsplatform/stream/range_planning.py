@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from tsplatform.stream import Cursor
 from tsplatform.stream.cursor import SequenceCursor, cursor_from_string
 from tsplatform.stream.segments import segment_sequence
-from tsplatform.warehouse.sensors import StreamRange
+from tsplatform.warehouse.stream_tables import StreamRange
 
 RUN_KEY_PREFIX = "sensor_stream"
 MAX_RANGE_BYTES = 256 * 1024 * 1024  # ~3 million readings: what one run reads at most
@@ -52,7 +52,7 @@ class PendingRange:
     def stream_range(self) -> StreamRange:
         return stream_range(cursor_from_string(self.start), cursor_from_string(self.end))
 
-    def retried(self) -> "PendingRange":
+    def retried(self) -> PendingRange:
         return replace(self, attempt=self.attempt + 1)
 
     def to_json(self) -> dict:
@@ -68,7 +68,7 @@ class SensorState:
     pending: list[PendingRange] = field(default_factory=list)
 
     @classmethod
-    def from_string(cls, text: str | None, beginning: Cursor | SequenceCursor | None = None) -> "SensorState":
+    def from_string(cls, text: str | None, beginning: Cursor | SequenceCursor | None = None) -> SensorState:
         """Parse a sensor cursor; an empty one starts at ``beginning`` (default: the folder's)."""
         if not text:
             return cls(beginning if beginning is not None else Cursor())
@@ -114,9 +114,12 @@ def range_key(start: Cursor | SequenceCursor, end: Cursor | SequenceCursor) -> s
 
 
 def stream_range(start: Cursor | SequenceCursor, end: Cursor | SequenceCursor) -> StreamRange:
-    if isinstance(start, SequenceCursor):  # ledger positions (0, seq), kept apart by the key prefix
+    if isinstance(start, SequenceCursor) and isinstance(end, SequenceCursor):  # ledger positions (0, seq), kept apart by the key prefix
         prefix = start.to_string().split('"seq"')[0]
         return StreamRange(start.to_string(), end.to_string(), 0, start.seq, 0, end.seq, prefix)
+
+    if not (isinstance(start, Cursor) and isinstance(end, Cursor)):
+        raise TypeError(f"both ends of a range are the same kind of cursor: {start} and {end}")
 
     def sequence(cursor: Cursor) -> int:
         return segment_sequence(cursor.segment) if cursor.segment else 0
@@ -134,7 +137,7 @@ def plan_ranges(
     if not position < latest or max_ranges < 1:
         return []
     first_sequence = segment_sequence(position.segment) if position.segment else 0
-    last_sequence = segment_sequence(latest.segment)
+    last_sequence = segment_sequence(latest.segment) if latest.segment else 0
     ranges: list[tuple[Cursor, Cursor]] = []
     start, used = position, 0
     for name, size in segment_sizes:
@@ -162,7 +165,7 @@ def plan_sequence_ranges(
     """Split ``[position, latest)`` of a broker stream into ranges of at most ``max_messages``."""
     if not position < latest or max_ranges < 1:
         return []
-    ranges = []
+    ranges: list[tuple[SequenceCursor, SequenceCursor]] = []
     start = position.seq
     while start < latest.seq and len(ranges) < max_ranges:
         stop = min(start + max_messages, latest.seq)

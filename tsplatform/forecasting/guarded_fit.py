@@ -45,6 +45,7 @@ def run_model(name: str, prepared: PreparedSeries, horizon: int, interval: float
             forecast = fallback_forecast(scaled, horizon, interval)
             forecast.flags.append(F.FALLBACK_SEASONAL_NAIVE)
             forecast.settings.update(fallback_reason=problem, failed_model_settings=failed_settings)
+    assert forecast is not None, "a model forecast or its fallback"
     messages = captured.messages()
     if problem is not None:
         messages.append(f"fell back to seasonal naive: {problem}")

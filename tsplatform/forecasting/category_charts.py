@@ -26,11 +26,11 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 
-PLOTLY_JS_NAME = "plotly.min.js"
+from tsplatform.html_files import relative_href, write_html, write_plotly_js
+
 ENSEMBLE_COLOR = "#d62728"
 # fixed colours so a model looks the same on every page, whatever else ran beside it
 MODEL_COLORS = {
@@ -66,22 +66,6 @@ def page_filename(category: object) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "category"
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
     return f"{slug}-{digest}.html"
-
-
-def write_plotly_js(folder: Path) -> Path:
-    """Write plotly.js next to the pages once (rewritten only if the bundled version changed)."""
-    target = Path(folder) / PLOTLY_JS_NAME
-    script = _plotly_js()
-    if not target.exists() or target.stat().st_size != len(script):
-        target.write_bytes(script)
-    return target
-
-
-@lru_cache(maxsize=1)
-def _plotly_js() -> bytes:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs().encode("utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +140,7 @@ def render_category_chart(
     if index_href:
         body += f'<p class="sub"><a href="{html.escape(index_href, quote=True)}">All categories</a></p>'
 
-    path.write_text(_page(f"{name} forecast", body), encoding="utf-8")
+    write_html(path, _page(f"{name} forecast", body))
     return path
 
 
@@ -182,15 +166,9 @@ def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: 
     ``smape``, ``coverage`` and ``flags`` are shown when present, ``note`` in place of the
     three scores (e.g. a category without a backtest).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in entries:
-        page = Path(entry["path"])
-        if not page.is_absolute():
-            page = Path(os.path.abspath(page))
-        relative = Path(os.path.relpath(page, path.parent.resolve())).as_posix()
-        href = html.escape(quote(relative, safe="/"), quote=True)
+        href = relative_href(entry["path"], path)
         cells = [
             f'<td><a href="{href}">{html.escape(str(entry["category"]))}</a></td>',
             f"<td>{html.escape(str(entry.get('best_model', '')))}</td>",
@@ -203,8 +181,7 @@ def render_index(entries: Iterable[Mapping], path: str | os.PathLike, *, title: 
         "<th>Coverage</th><th>Flags</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
     )
     safe_title = html.escape(title)
-    path.write_text(_page(safe_title, f"<h1>{safe_title}</h1>\n{table}"), encoding="utf-8")
-    return path
+    return write_html(path, _page(safe_title, f"<h1>{safe_title}</h1>\n{table}"))
 
 
 def _choice_reason(summary: pd.DataFrame, best_model: str = "") -> str:
@@ -319,7 +296,7 @@ def _nominal_level(forecast_df: pd.DataFrame, interval: float | None) -> float |
     if interval is None:
         interval = (forecast_df.attrs.get("settings") or {}).get("interval")
     try:
-        level = float(interval)
+        level = float(interval)  # type: ignore[arg-type]  # None and text fall to the except
     except (TypeError, ValueError):
         return None
     return level if 0 < level < 1 else None
