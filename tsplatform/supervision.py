@@ -71,6 +71,14 @@ def stop_all(started: Sequence[tuple[Command, subprocess.Popen]], grace: float) 
         process.wait()
 
 
+def default_stop_signals() -> None:
+    """For ``Popen(preexec_fn=...)``: SIGINT and SIGTERM back to their defaults in the child. A parent
+    started in the background (``cmd &``, a CI script) passes SIGINT on ignored, and Dagster's
+    processes map SIGTERM to SIGINT's handler, so without this they would ignore SIGTERM too."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def stop_groups(processes: Sequence[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
     """SIGTERM to each process group (children started with ``start_new_session``), SIGKILL to what
     is left after ``grace`` seconds; returns when every group is empty (tests, benchmarks)."""

@@ -18,6 +18,7 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from tsplatform.settings import DataPaths
+from tsplatform.supervision import default_stop_signals
 from tsplatform.warehouse.provisioning import ensure_postgres_database
 from tsplatform_tests.conftest import POSTGRES_URL, csv_text, land
 from tsplatform_tests.processes import chromium as find_chromium
@@ -71,7 +72,8 @@ class Processes:
     def start(self, name, args, env, log_dir):
         log = open(log_dir / f"{name}.log", "w")
         self.running[name] = subprocess.Popen(
-            args, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=default_stop_signals,  # SIGTERM must stop them even when this run started with SIGINT ignored
         )
 
     def stop_all(self, timeout=60) -> dict[str, int | None]:
