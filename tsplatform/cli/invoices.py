@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -62,28 +63,41 @@ def _upload(files, columns, date_format, timezone, encoding, delimiter, allow_ne
     except InvalidOptionsError as problem:
         raise click.UsageError(str(problem)) from problem
     paths = settings.data_paths().ensure()
-    with stage("open warehouse"):
-        warehouse = _warehouse_to_look_up()
     for file in files:
         if not file.is_file():
             raise click.ClickException(f"{file}: no such file (or not a regular file)")
         if not os.access(file, os.R_OK):
             raise click.ClickException(f"{file}: not readable")
-        known = None
+    # The warehouse (its driver's import, the connection) opens in a thread while the first file is
+    # hashed and copied: both wait mostly outside the GIL (disk, hashlib), so neither waits for the other.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        opening = pool.submit(_opened_warehouse_to_look_up)
+        for file in files:
+            _upload_one(file, paths.landing, options, skip_known, opening)
 
-        def keep(digest: str) -> bool:
-            nonlocal known
-            with stage("look up the hash"), warehouse.transaction() as session:
-                known = _batch_with_hash(session, digest)
-            return not (known and skip_known)
 
-        with stage("hash and copy"):
-            target, digest = hash_into_landing(file, paths.landing, options, keep)
-        if target is None:
-            click.echo(f"{file.name}: already uploaded as batch {known}; skipped")
-            continue
-        status = f"already uploaded as batch {known}: it will be archived as a duplicate" if known else "new content"
-        click.echo(f"{file.name}: copied to {target} ({status}, sha256 {digest[:12]})")
+def _upload_one(file: Path, landing: Path, options: UploadOptions, skip_known: bool, opening: Future) -> None:
+    known = None
+
+    def keep(digest: str) -> bool:
+        nonlocal known
+        warehouse = opening.result()
+        with stage("look up the hash"), warehouse.transaction() as session:
+            known = _batch_with_hash(session, digest)
+        return not (known and skip_known)
+
+    with stage("hash and copy"):
+        target, digest = hash_into_landing(file, landing, options, keep)
+    if target is None:
+        click.echo(f"{file.name}: already uploaded as batch {known}; skipped")
+        return
+    status = f"already uploaded as batch {known}: it will be archived as a duplicate" if known else "new content"
+    click.echo(f"{file.name}: copied to {target} ({status}, sha256 {digest[:12]})")
+
+
+def _opened_warehouse_to_look_up():
+    with stage("open warehouse"):
+        return _warehouse_to_look_up()
 
 
 def _warehouse_to_look_up():

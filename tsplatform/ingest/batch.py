@@ -46,24 +46,30 @@ def prepare_batch(path: Path, options: UploadOptions, last_known: LastKnownLooku
         raw = read_upload(path, options)
     with stage("validate"):
         validation = validate_rows(raw, options.date_format, options.allow_negative_sales, options.timezone)
+    # Each frame is let go as soon as the next one is made: an upload of millions of rows would
+    # otherwise hold its raw text, its validated rows and its merged rows at once.
+    num_records, extra_columns, notes = raw.num_records, raw.extra_columns, list(raw.notes)
+    del raw
+    rejected = validation.rejected
     with stage("impute"):
         # merged first: a blank line beside a line with a value is not a missing day
-        merged, num_merged = merge_duplicate_keys(validation.valid)
+        merged, num_merged = merge_duplicate_keys(validation.pop_valid())
+        del validation
         imputation = impute_missing_sales(merged, last_known)
+        del merged
     rows = imputation.rows
-    notes = list(raw.notes)
     if imputation.num_filled_with_zero:
         notes.append(f"{imputation.num_filled_with_zero} missing sales had no earlier value and were set to 0")
     if imputation.num_kept_stored:
         notes.append(f"{imputation.num_kept_stored} missing sales kept the real value already stored")
     return PreparedBatch(
         rows=rows,
-        rejected=validation.rejected,
-        num_total_rows=raw.num_records,
-        num_rejected_rows=len(validation.rejected),
+        rejected=rejected,
+        num_total_rows=num_records,
+        num_rejected_rows=len(rejected),
         num_missing_rows=imputation.num_missing,
         num_imputed_rows=imputation.num_imputed,
         num_duplicate_key_rows=num_merged,
-        extra_columns=raw.extra_columns,
+        extra_columns=extra_columns,
         notes=notes,
     )

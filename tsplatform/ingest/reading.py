@@ -9,10 +9,15 @@ Those are split by pyarrow's multi-threaded CSV reader (a million rows in a frac
 each column dictionary-encoded (a pandas categorical: an upload repeats a few hundred dates and a
 few thousand products). Anything else (quotes, embedded newlines, lone carriage returns, NUL) goes
 through Python's csv module, the reference behaviour the plain reader is tested against.
+
+A plain UTF-8 file (the usual export) is read as bytes only: checked to be UTF-8 piece by piece and
+handed to pyarrow as it is, never held as one Python string too (for 5 million lines that string
+and its re-encoding were 300 MB of the peak). Other encodings are decoded, then read the same way.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -64,11 +69,42 @@ class RawUpload:
 
 
 def read_upload(path: Path, options: UploadOptions) -> RawUpload:
-    text = _decode(path.read_bytes(), options.encoding)  # the bytes are freed once decoded
+    data = path.read_bytes()
+    _refuse_non_text(data, options.encoding)
+    if _is_utf8(options.encoding) and _is_plain_data(data, options.delimiter) and _is_valid_utf8(data):
+        # a byte-order mark stays: it is on the header line, whose names are read without it
+        parsed = _parse_plain_upload(data, options)
+        if parsed is not None:
+            return parsed
+        text = _decode(data, options.encoding)
+        del data  # the bytes are freed once decoded
+        return _parse_with_csv_module_text(text, options)  # the fast reader disagreed with the lines
+    text = _decode(data, options.encoding)
+    del data
     return parse_text(text, options)
 
 
-def _decode(data: bytes, encoding: str) -> str:
+_UTF8_CHECK_PIECE = 1 << 22
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _is_valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` decodes as UTF-8, checked in 4 MiB pieces (no whole-file string)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), _UTF8_CHECK_PIECE):
+            decoder.decode(view[start : start + _UTF8_CHECK_PIECE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False  # ``_decode`` says where, with the whole file's offsets
+    return True
+
+
+def _refuse_non_text(data: bytes, encoding: str) -> None:
     if not data:
         raise UnreadableUploadError("the file is empty (0 bytes)")
     for magic, description in _MAGIC_NUMBERS.items():
@@ -79,6 +115,10 @@ def _decode(data: bytes, encoding: str) -> str:
         raise UnreadableUploadError("the file is UTF-16 text; upload it with --encoding utf-16")
     if "16" not in encoding and "32" not in encoding and b"\x00" in data[:65536]:
         raise UnreadableUploadError("the file contains binary data (NUL bytes), not CSV text")
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    _refuse_non_text(data, encoding)
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -90,26 +130,49 @@ def _decode(data: bytes, encoding: str) -> str:
 
 
 def parse_text(text: str, options: UploadOptions) -> RawUpload:
-    plain = _is_plain(text, options.delimiter)
-    header, header_line = _read_plain_header(text, options.delimiter) if plain else _read_header(_reader(text, options))
-    positions, extra = _map_header(header, options, text)
-    notes = []
-    if extra:
-        notes.append(f"extra columns ignored: {', '.join(extra)}")
+    if _is_plain(text, options.delimiter):
+        parsed = _parse_plain_upload(text.encode("utf-8"), options)
+        if parsed is not None:
+            return parsed
+    return _parse_with_csv_module_text(text, options)
 
+
+def _parse_with_csv_module_text(text: str, options: UploadOptions) -> RawUpload:
+    header, header_line = _read_header(_reader(text, options))
+    positions, extra = _map_header(header, options, _first_line(text))
     column_names = _column_names(header, positions)
-    parsed = _parse_plain(text, header_line, column_names, options.delimiter) if plain else None
+    reader = _reader(text, options)
+    _read_header(reader)
+    rows, ragged = _parse_with_csv_module(reader, header_line, column_names)
+    return _raw_upload(rows, ragged, header, extra, column_names)
+
+
+def _parse_plain_upload(data: bytes, options: UploadOptions) -> RawUpload | None:
+    """A plain file's table from its UTF-8 bytes; None if the fast reader disagrees with the line
+    structure (the caller then reads it with the csv module)."""
+    header, header_line = _read_plain_header(data, options.delimiter)
+    positions, extra = _map_header(header, options, _first_line(data[:65536].decode("utf-8", errors="replace")))
+    column_names = _column_names(header, positions)
+    parsed = _parse_plain(data, header_line, column_names, options.delimiter)
     if parsed is None:
-        reader = _reader(text, options)
-        _read_header(reader)
-        parsed = _parse_with_csv_module(reader, header_line, column_names)
+        return None
     rows, ragged = parsed
+    return _raw_upload(rows, ragged, header, extra, column_names)
+
+
+def _raw_upload(rows: pd.DataFrame, ragged: list, header: list[str], extra: list[str], column_names: list[str]) -> RawUpload:
+    notes = [f"extra columns ignored: {', '.join(extra)}"] if extra else []
     if rows.empty:
         notes.append("the file has a header but no data rows")
     ordered = ["line_number", *REQUIRED_COLUMNS, *[c for c in column_names if c not in REQUIRED_COLUMNS]]
     return RawUpload(
         rows=rows[ordered], header=header, extra_columns=extra, ragged=ragged, notes=notes, file_columns=column_names
     )
+
+
+def _first_line(text: str) -> str:
+    """The first line of the file, for the message of a header without the required columns."""
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
 
 
 def _parse_with_csv_module(reader, header_line: int, column_names: list[str]) -> tuple[pd.DataFrame, list]:
@@ -160,12 +223,23 @@ def _is_plain(text: str, delimiter: str) -> bool:
     )
 
 
+def _is_plain_data(data: bytes, delimiter: str) -> bool:
+    """``_is_plain`` for UTF-8 bytes (no byte of a multi-byte character is an ASCII one)."""
+    return (
+        delimiter.isascii()
+        and delimiter not in '"\r\n'
+        and b'"' not in data
+        and b"\x00" not in data
+        and (b"\r" not in data or data.count(b"\r") == data.count(b"\r\n"))
+        and len(data) < csv.field_size_limit()
+    )
+
+
 def _parse_plain(
-    text: str, header_line: int, column_names: list[str], delimiter: str
+    data: bytes, header_line: int, column_names: list[str], delimiter: str
 ) -> tuple[pd.DataFrame, list] | None:
-    """Records of a plain file, numbered by their physical line. None if the fast reader disagrees
-    with the line structure (then the csv module reads the file)."""
-    data = text.encode("utf-8")
+    """Records of a plain file (its UTF-8 bytes), numbered by their physical line. None if the fast
+    reader disagrees with the line structure (then the csv module reads the file)."""
     offset = _offset_after_line(data, header_line)
     if offset >= len(data):
         return _empty_rows(column_names), []
@@ -182,9 +256,21 @@ def _parse_plain(
     else:
         ragged = []
         line_numbers = np.arange(header_line + 1, header_line + 1 + table.num_rows, dtype="int64")
-    rows = table.rename_columns(column_names).to_pandas()
+    # each Arrow column is freed as soon as it is converted (pyarrow's self_destruct), not at the end
+    table = table.rename_columns(column_names)
+    rows = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    _release_arrow_memory()
     rows.insert(0, "line_number", line_numbers)
     return rows, ragged
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory pyarrow's parser kept for reuse back to the system (its pool holds on to
+    about three times the table's size after a large read; the rest of the batch needs it more)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _offset_after_line(data: bytes, line: int) -> int:
@@ -248,23 +334,49 @@ def _plain_irregular_lines(
     """Line numbers of the lines with ``width`` fields, and the ragged ones (blank lines dropped).
 
     Only used when a plain file has blank or ragged lines: counts delimiters per line with numpy,
-    then lets the csv module split the few odd lines, exactly as the reference reader would.
+    then lets the csv module split the few odd lines, exactly as the reference reader would. The
+    file is scanned in windows of whole lines, so the scan's arrays stay small for any file size.
     """
-    body = np.frombuffer(data, dtype=np.uint8, offset=offset)
-    breaks = np.flatnonzero(body == ord("\n"))
+    regular: list[np.ndarray] = []
+    ragged: list[tuple[int, list[str]]] = []
+    line = first_line
+    start = offset
+    while start < len(data):
+        stop = data.rfind(b"\n", start, start + _SCAN_WINDOW) + 1 if start + _SCAN_WINDOW < len(data) else len(data)
+        if stop <= start:  # a line longer than the window: up to its end
+            found = data.find(b"\n", start + _SCAN_WINDOW)
+            stop = len(data) if found < 0 else found + 1
+        fields = _fields_per_line(np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start), delimiter)
+        for index in np.flatnonzero(fields.counts != width):
+            text = data[start + fields.starts[index] : start + fields.stops[index]].decode("utf-8").removesuffix("\r")
+            values = next(csv.reader([text], delimiter=delimiter), [])
+            if not _is_blank(values):
+                ragged.append((line + int(index), values))
+        regular.append(line + np.flatnonzero(fields.counts == width).astype("int64"))
+        line += len(fields.counts)
+        start = stop
+    return (np.concatenate(regular) if regular else np.array([], dtype="int64")), ragged
+
+
+_SCAN_WINDOW = 8 << 20
+
+
+@dataclass
+class _LineFields:
+    starts: np.ndarray  # where each line starts in the window
+    stops: np.ndarray  # where it ends (its line break, or the window's end)
+    counts: np.ndarray  # its number of fields
+
+
+def _fields_per_line(window: np.ndarray, delimiter: str) -> _LineFields:
+    breaks = np.flatnonzero(window == ord("\n"))
     starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [len(body)]))
-    if starts[-1] == len(body):  # the file ends with a line break: no line after it
+    stops = np.concatenate((breaks, [len(window)]))
+    if starts[-1] == len(window):  # the window ends with a line break: no line after it
         starts, stops = starts[:-1], stops[:-1]
-    separators = np.flatnonzero(body == ord(delimiter))
-    fields = np.searchsorted(separators, stops) - np.searchsorted(separators, starts) + 1
-    ragged = []
-    for index in np.flatnonzero(fields != width):
-        line = data[offset + starts[index] : offset + stops[index]].decode("utf-8").removesuffix("\r")
-        values = next(csv.reader([line], delimiter=delimiter), [])
-        if not _is_blank(values):
-            ragged.append((first_line + int(index), values))
-    return first_line + np.flatnonzero(fields == width).astype("int64"), ragged
+    separators = np.flatnonzero(window == ord(delimiter))
+    counts = np.searchsorted(separators, stops) - np.searchsorted(separators, starts) + 1
+    return _LineFields(starts, stops, counts)
 
 
 def _empty_rows(column_names: list[str]) -> pd.DataFrame:
@@ -277,14 +389,15 @@ def _reader(text: str, options: UploadOptions):
     return csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter)
 
 
-def _read_plain_header(text: str, delimiter: str) -> tuple[list[str], int]:
-    """``_read_header`` for a plain file, without copying the whole text into a StringIO."""
+def _read_plain_header(data: bytes, delimiter: str) -> tuple[list[str], int]:
+    """``_read_header`` for a plain file's UTF-8 bytes, decoding only the lines up to the header."""
     start, number = 0, 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end + 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
         number += 1
-        fields = text[start:end].rstrip("\r\n").split(delimiter)
+        line = data[start:end].decode("utf-8")
+        fields = (line.removeprefix("\ufeff") if start == 0 else line).rstrip("\r\n").split(delimiter)
         if any(f.strip() for f in fields):
             return [f.lstrip("\ufeff") for f in fields], number
         start = end
@@ -301,7 +414,7 @@ def _read_header(reader) -> tuple[list[str], int]:
     raise UnreadableUploadError("the file has no header row (it is empty or only blank lines)")
 
 
-def _map_header(header: list[str], options: UploadOptions, text: str) -> tuple[dict[str, int], list[str]]:
+def _map_header(header: list[str], options: UploadOptions, first_line: str) -> tuple[dict[str, int], list[str]]:
     """Position of each required column in the header, and the header names we ignore."""
     mapping = {normalize_header(source): target for source, target in options.column_mapping.items()}
     canonical = {normalize_header(name): name for name in REQUIRED_COLUMNS}
@@ -320,13 +433,12 @@ def _map_header(header: list[str], options: UploadOptions, text: str) -> tuple[d
         positions[target] = index
     missing = [name for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
-        raise UnreadableUploadError(_missing_columns_message(missing, header, options, text))
+        raise UnreadableUploadError(_missing_columns_message(missing, header, options, first_line))
     return positions, extra
 
 
-def _missing_columns_message(missing: list[str], header: list[str], options: UploadOptions, text: str) -> str:
+def _missing_columns_message(missing: list[str], header: list[str], options: UploadOptions, first_line: str) -> str:
     message = f"required column(s) missing: {', '.join(missing)}; the header has: {', '.join(map(repr, header))}"
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     wanted = {normalize_header(c) for c in REQUIRED_COLUMNS} | {normalize_header(s) for s in options.column_mapping}
     for delimiter in _ALTERNATIVE_DELIMITERS:
         if delimiter == options.delimiter:

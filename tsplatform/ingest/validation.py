@@ -119,6 +119,11 @@ class ValidationResult:
     valid: pd.DataFrame  # line_number, date, product_id, category, sales (NaN = missing)
     rejected: pd.DataFrame  # line_number, raw_date, raw_product_id, raw_category, raw_sales, raw_record, reason
 
+    def pop_valid(self) -> pd.DataFrame:
+        """The valid rows, handed over: this result keeps none, so they are freed with their last user."""
+        valid, self.valid = self.valid, self.valid.iloc[:0]
+        return valid
+
 
 def parse_rows(raw: RawUpload, date_format: str, timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
     """Typed columns next to the raw text they came from; text columns are categoricals."""

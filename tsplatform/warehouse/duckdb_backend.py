@@ -1,15 +1,14 @@
 """The embedded default: one DuckDB file.
 
 DuckDB lets one process hold the file for writing at a time, so connections here are short-lived
-(one per transaction) and opening one retries with backoff while another process holds the lock:
-through dagster-duckdb's resource in a process that runs Dagster already, else (``tsplatform
-upload``, readers) with the same settings and the same backoff here, since importing the resource
-imports Dagster (~0.7 s), which a command that only copies a file or reads never needs.
+(one per transaction) and opening one retries with backoff while another process holds the lock.
+The backoff is dagster-duckdb's (its resource's settings and delays), kept here rather than taken
+from the resource: importing that imports Dagster (~0.7 s), which ``tsplatform upload`` and the
+readers never need, and one mechanism serves every process alike.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -84,39 +83,29 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"
-        self._resource: Any = None  # dagster-duckdb's DuckDBResource, on the first transaction
 
     @contextmanager
     def transaction(self) -> Iterator[DuckDBSession]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self._resource is None and "dagster" in sys.modules:
-            from dagster_duckdb import DuckDBResource
-
-            self._resource = DuckDBResource(database=str(self.path))
-        if self._resource is None:
-            with _in_transaction(_connect_with_backoff(self.path)) as session:
-                yield session
-            return
-        with self._resource.get_connection() as connection:
-            with _in_transaction(connection) as session:
-                yield session
+        with _in_transaction(_connect_with_backoff(self.path)) as session:
+            yield session
 
     @contextmanager
     def snapshot(self) -> Iterator[DuckDBSession]:
-        """One try at the file: the resource's backoff waits ~100 s for a writer's lock, longer
-        than a reader should. Never creates the file (FileNotFoundError)."""
+        """One try at the file: the backoff waits ~100 s for a writer's lock, longer than a reader
+        should. Never creates the file (FileNotFoundError)."""
         if not self.path.is_file():
             raise FileNotFoundError(f"no DuckDB warehouse at {self.path}")
-        # the resource's own settings (it is made with none but its user agent): a second connection
-        # in this process must match them (DuckDB refuses "a different configuration than existing connections")
+        # the same settings as ``transaction``: a second connection in this process must match them
+        # (DuckDB refuses "a different configuration than existing connections")
         connection = duckdb.connect(str(self.path), read_only=False, config=dict(_CONFIG))
         with _in_transaction(connection) as session:
             yield session
 
 
-# dagster-duckdb's resource: its user agent, read-write, retried on a held lock 10 times, waiting
-# 0.1 s, then twice as long each time (~100 s in all)
-_CONFIG = {"custom_user_agent": "dagster"}
+# as dagster-duckdb's resource: read-write, retried on a held lock 10 times, waiting 0.1 s, then
+# twice as long each time (~100 s in all)
+_CONFIG = {"custom_user_agent": "tsplatform"}
 _RETRIES, _FIRST_DELAY = 10, 0.1
 
 
