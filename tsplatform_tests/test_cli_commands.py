@@ -42,3 +42,43 @@ def test_upload_imports_none_of_the_heavy_libraries(tmp_path):
     assert "new content" in result.stdout
     assert (tmp_path / "data" / "landing" / "sales.csv").read_bytes() == source.read_bytes()
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def _upload(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    code = f"from tsplatform.cli import main\nmain({['upload', *arguments]!r})\n"
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_upload_into_a_warehouse_not_migrated_yet_changes_no_schema_and_knows_a_repeat(tmp_path, warehouse_url):
+    """``upload`` only opens the warehouse (no migration): an empty database is a database without
+    uploads, on either backend; once the file is registered, the same content is known."""
+    from tsplatform.ingest.registration import register_landed_files
+    from tsplatform.settings import DataPaths
+    from tsplatform.warehouse import open_warehouse
+
+    source = tmp_path / "sales.csv"
+    source.write_text("Date,product_id,category,sales\n2026-01-01,P1,Toys,3.5\n", encoding="utf-8")
+    environment = {**os.environ, "TSPLATFORM_DATA_DIR": str(tmp_path / "data"), "TSPLATFORM_WAREHOUSE_URL": warehouse_url}
+    first = _upload(environment, str(source))
+    assert first.returncode == 0, first.stderr
+    assert "new content" in first.stdout
+    assert not _has_upload_table(warehouse_url)  # looked up, not migrated
+
+    paths = DataPaths(tmp_path / "data")
+    registered = register_landed_files(paths, open_warehouse(warehouse_url), settle_seconds=0)
+    assert [r.status for r in registered] == ["uploaded"]
+    again = _upload(environment, "--skip-known", str(source))
+    assert again.returncode == 0, again.stderr
+    assert f"already uploaded as batch {registered[0].batch_num}; skipped" in again.stdout
+    assert not any(p.name == "sales.csv" for p in (tmp_path / "data" / "landing").iterdir())
+
+
+def _has_upload_table(url: str) -> bool:
+    from tsplatform.warehouse import backend_for
+
+    try:
+        with backend_for(url).transaction() as session:
+            session.fetch_all("SELECT 1 FROM upload_metadata LIMIT 1")
+    except Exception:
+        return False
+    return True

@@ -101,12 +101,12 @@ def _opened_warehouse_to_look_up():
 
 
 def _warehouse_to_look_up():
-    """Where ``upload`` looks a hash up. A DuckDB file is only opened (one connection, no schema
-    change: a new file has no upload yet, and ``ingest`` migrates it); PostgreSQL as ever."""
+    """Where ``upload`` looks a hash up: the database only opened, not migrated (no schema change
+    from a command that copies a file; ``ingest`` migrates). A database without the table yet has
+    no upload in it."""
     from tsplatform.warehouse import backend_for
 
-    url = settings.warehouse_url()
-    return _warehouse() if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")) else backend_for(url)
+    return backend_for(settings.warehouse_url())
 
 
 def _batch_with_hash(session, digest: str) -> str | None:
@@ -115,10 +115,15 @@ def _batch_with_hash(session, digest: str) -> str | None:
     try:
         return upload_table.batch_with_hash(session, digest)
     except Exception as problem:
-        duckdb = sys.modules.get("duckdb")  # loaded if the warehouse is DuckDB
-        if duckdb is not None and isinstance(problem, duckdb.CatalogException):
-            return None  # a DuckDB file not migrated yet: nothing was uploaded to it
+        if _is_missing_table(problem):
+            return None  # a warehouse not migrated yet: nothing was uploaded to it
         raise
+
+
+def _is_missing_table(problem: Exception) -> bool:
+    duckdb, psycopg = sys.modules.get("duckdb"), sys.modules.get("psycopg")  # whichever the warehouse loaded
+    return bool((duckdb is not None and isinstance(problem, duckdb.CatalogException))
+                or (psycopg is not None and isinstance(problem, psycopg.errors.UndefinedTable)))
 
 
 # the stages of the work, as the ingest code times them (``tsplatform.ingest.timings``)

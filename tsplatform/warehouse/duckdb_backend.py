@@ -56,7 +56,7 @@ class DuckDBSession(Session):
         )
 
     def _register(self, view: str, frame: pd.DataFrame, column_types: dict[str, str]) -> str:
-        self._connection.register(view, _as_arrow(frame[list(column_types)]))
+        self._connection.register(view, _as_arrow(frame, list(column_types)))
         self._registered.append(view)
         return view
 
@@ -69,14 +69,15 @@ def _casts(column_types: dict[str, str]) -> str:
     return ", ".join(f'CAST("{col}" AS {sql_type}) AS "{col}"' for col, sql_type in column_types.items())
 
 
-def _as_arrow(frame: pd.DataFrame):
-    """The frame as an Arrow table, or as it is when Arrow cannot type a column (mixed objects)."""
+def _as_arrow(frame: pd.DataFrame, columns: list[str]):
+    """These columns of the frame as an Arrow table (no intermediate frame), or as a frame when
+    Arrow cannot type a column (mixed objects)."""
     import pyarrow as pa
 
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, columns=columns, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return frame
+        return frame[columns]
 
 
 class DuckDBWarehouse(Warehouse):

@@ -154,7 +154,7 @@ def _append_new(
     """Every row is a new key: version 1, this batch, appended in one bulk statement (PostgreSQL:
     one COPY). In primary-key order: index inserts at the right edge cost a fraction of scattered ones.
     Safe against a concurrent first load: the caller holds the writers' lock."""
-    new_rows = rows[list(_STAGED_TYPES)].sort_values(["date", "product_id", "category"], ignore_index=True)
+    new_rows = rows.sort_values(["date", "product_id", "category"], ignore_index=True)  # one copy: no column subset first
     # the same on every row: parameters, not a million-row column each
     constants = {"batch_num": batch_num, "file_hash": file_hash, "created_at": now, "updated_at": now, "version": 1,
                  "source_uploaded_at": uploaded_at, "source_batch_num": batch_num}
