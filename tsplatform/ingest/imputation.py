@@ -22,9 +22,11 @@ import pandas as pd
 KEY = ["date", "product_id", "category"]
 SERIES_KEY = ["product_id", "category"]
 
-# (product_id, category, date) of missing keys -> frame aligned with them: ``date`` and ``sales`` of
-# the latest REAL stored value on or before that date (NaT / NaN if none). A date equal to the key's
-# own date means the key itself already holds a real value.
+# (product_id, category, date, after) of missing keys -> frame aligned with them: ``date`` and
+# ``sales`` of the latest REAL stored value on or before that date (NaT / NaN if none). A date equal
+# to the key's own date means the key itself already holds a real value. ``after`` (NaT: none) is the
+# batch's own latest real date before the key: a stored value from then or earlier loses to the
+# batch's, so the lookup may leave it out (NaT) and search only the days after it.
 LastKnownLookup = Callable[[pd.DataFrame], pd.DataFrame]
 
 
@@ -62,6 +64,7 @@ def impute_missing_sales(merged: pd.DataFrame, last_known: LastKnownLookup | Non
     batch_dates = batch_dates.to_numpy(dtype="datetime64[ns]")[missing]
 
     wanted = rows.loc[missing, [*SERIES_KEY, "date"]].reset_index(drop=True)
+    wanted["after"] = batch_dates
     if last_known is not None:
         stored = last_known(wanted)
         stored_dates = pd.to_datetime(stored["date"]).to_numpy(dtype="datetime64[ns]")

@@ -104,6 +104,7 @@ class Warehouse(ABC):
     """A database holding the project's tables."""
 
     url: str
+    dialect: str  # "duckdb" | "postgresql": which migrations' ``only_on`` statements apply
 
     @abstractmethod
     @contextmanager
@@ -128,7 +129,7 @@ class Warehouse(ABC):
             for migration in MIGRATIONS:
                 if migration.version in done:
                     continue
-                for statement in migration.statements:
+                for statement in migration.statements_for(self.dialect):
                     session.execute(statement)
                 session.execute(
                     "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",

@@ -81,6 +81,8 @@ def _as_arrow(frame: pd.DataFrame, columns: list[str]):
 
 
 class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"

@@ -212,10 +212,20 @@ def insert_rejected_rows(session: Session, rejected: pd.DataFrame, batch_num: st
     )
 
 
+_NEWEST = "row_number() OVER (PARTITION BY position ORDER BY i.date DESC)"
+
+
 def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
     """For each (product_id, category, date) row: ``date`` and ``sales`` of the latest stored REAL
     value on or before that date (an imputed value is no evidence), NaT / NaN if none; aligned with
-    ``wanted``. On the date itself: the key already holds a real value."""
+    ``wanted``. On the date itself: the key already holds a real value.
+
+    An optional ``after`` column (NaT: none) limits a row's search to the days after it (the caller
+    has a value of its own from that day). Those days are few (a correction's missing key: its own
+    day), so they are listed and looked up by primary key; only rows without ``after`` search their
+    series' whole history (PostgreSQL joined and sorted millions of rows when every row did)."""
+    if "after" not in wanted.columns:
+        wanted = wanted.assign(after=pd.NaT)
     keyed = wanted.reset_index(drop=True).assign(position=lambda f: f.index.astype("int64"))
     result = pd.DataFrame(
         {"date": pd.Series(pd.NaT, index=keyed.index, dtype="datetime64[ns]"),
@@ -226,16 +236,25 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
     session.load_frame(
         "wanted_sales",
         keyed,
-        {"position": "BIGINT", "product_id": "VARCHAR", "category": "VARCHAR", "date": "DATE"},
+        {"position": "BIGINT", "product_id": "VARCHAR", "category": "VARCHAR", "date": "DATE", "after": "DATE"},
     )
     found = session.fetch_df(
-        """
+        f"""
+        WITH RECURSIVE candidate_days(position, product_id, category, day, after) AS (
+            SELECT position, product_id, category, date, after FROM wanted_sales WHERE after IS NOT NULL
+            UNION ALL
+            SELECT position, product_id, category, CAST(day - 1 AS DATE), after FROM candidate_days WHERE day - 1 > after
+        )
         SELECT position, date, sales FROM (
-            SELECT w.position, i.date, i.sales,
-                   row_number() OVER (PARTITION BY w.position ORDER BY i.date DESC) AS newest
+            SELECT c.position, i.date, i.sales, {_NEWEST} AS newest
+            FROM candidate_days c
+            JOIN invoice_data i ON i.date = c.day AND i.product_id = c.product_id AND i.category = c.category
+            WHERE NOT i.is_imputed
+            UNION ALL
+            SELECT w.position, i.date, i.sales, {_NEWEST} AS newest
             FROM wanted_sales w
             JOIN invoice_data i ON i.product_id = w.product_id AND i.category = w.category
-            WHERE i.date <= w.date AND NOT i.is_imputed
+            WHERE w.after IS NULL AND i.date <= w.date AND NOT i.is_imputed
         ) ranked
         WHERE newest = 1
         """

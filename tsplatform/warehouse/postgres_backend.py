@@ -191,6 +191,8 @@ def _python_times(distinct: pd.Series, sql_type: str) -> np.ndarray:
 
 
 class PostgresWarehouse(Warehouse):
+    dialect = "postgresql"
+
     def __init__(self, url: str):
         self.url = url
         self._conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -1,9 +1,10 @@
 """The warehouse tables, as ordered migrations.
 
 Every table of the project is created here and only here, in portable SQL that DuckDB and
-PostgreSQL both accept. A database records the migrations it has applied in
-``schema_migrations``, so an existing warehouse is upgraded in place, never dropped: add a new
-migration to the end of ``MIGRATIONS``; never edit one that has shipped.
+PostgreSQL both accept (a storage setting only one database has is a migration ``only_on`` it).
+A database records the migrations it has applied in ``schema_migrations``, so an existing
+warehouse is upgraded in place, never dropped: add a new migration to the end of ``MIGRATIONS``;
+never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    only_on: str | None = None  # a ``Warehouse.dialect``: elsewhere the version is recorded, nothing run
+
+    def statements_for(self, dialect: str) -> tuple[str, ...]:
+        return self.statements if self.only_on in (None, dialect) else ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -329,6 +334,17 @@ MIGRATIONS += (
             )
             """,
         ),
+    ),
+)
+
+MIGRATIONS += (
+    Migration(
+        8,
+        "invoice_data pages keep 10% free: a correction's updated rows stay on their page (HOT updates, no index entry)",
+        # a re-upload changing 10% of a million rows: the UPDATE took 1.3 s at the default 100%, 0.8 s at 90%;
+        # applies to the pages written from now on (an existing table's old pages stay as they are)
+        ("ALTER TABLE invoice_data SET (fillfactor = 90)",),
+        only_on="postgresql",
     ),
 )
 
