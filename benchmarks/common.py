@@ -23,42 +23,29 @@ POSTGRES_URL = os.environ.get("TSPLATFORM_TEST_POSTGRES_URL", "postgresql://post
 
 @dataclass(frozen=True)
 class Sizes:
-    """Every size the suite uses; ``--quick`` shrinks them all so CI runs it in about a minute."""
+    """Every size the suite uses: the defaults are the full run; ``--quick`` (``QUICK``) shrinks them
+    all so CI runs it in about a minute."""
 
-    quick: bool
-    ingest_products_per_category: int  # x 10 categories x ingest_days rows
-    ingest_days: int
-    messy_rows: int
-    baseline_rows: int
-    ingest_rounds: int  # first load + correction, each round on a fresh warehouse; the median is reported
-    forecast_categories: int
-    forecast_days: int
-    reference_categories: int  # categories fitted by the classic fixed-order reference
-    scaling_ingest_rows: tuple[int, ...]
-    scaling_forecast_categories: tuple[int, ...]
-    scaling_forecast_days: int
-    orchestration_repeats: int
+    quick: bool = False
+    ingest_products_per_category: int = 200  # x 10 categories x ingest_days rows
+    ingest_days: int = 500
+    messy_rows: int = 300
+    baseline_rows: int = 20_000
+    ingest_rounds: int = 3  # first load + correction, each round on a fresh warehouse; the median is reported
+    forecast_categories: int = 50
+    forecast_days: int = 730
+    reference_categories: int = 4  # categories fitted by the classic fixed-order reference
+    scaling_ingest_rows: tuple[int, ...] = (10_000, 100_000, 300_000, 1_000_000)
+    scaling_forecast_categories: tuple[int, ...] = (5, 10, 20, 40)
+    scaling_forecast_days: int = 365
+    orchestration_repeats: int = 3
 
     @property
     def ingest_rows(self) -> int:
         return 10 * self.ingest_products_per_category * self.ingest_days
 
 
-FULL = Sizes(
-    quick=False,
-    ingest_products_per_category=200,
-    ingest_days=500,
-    messy_rows=300,
-    baseline_rows=20_000,
-    ingest_rounds=3,
-    forecast_categories=50,
-    forecast_days=730,
-    reference_categories=4,
-    scaling_ingest_rows=(10_000, 100_000, 300_000, 1_000_000),
-    scaling_forecast_categories=(5, 10, 20, 40),
-    scaling_forecast_days=365,
-    orchestration_repeats=3,
-)
+FULL = Sizes()
 QUICK = Sizes(
     quick=True,
     ingest_products_per_category=20,

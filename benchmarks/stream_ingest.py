@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tsplatform.supervision import stop_groups
+
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -196,11 +198,7 @@ def live_lag(root: Path, minutes: float, rate: float) -> None:
             time.sleep(5)
         print(f"  runs: {len(statuses)} ({', '.join(f'{s} {statuses.count(s)}' for s in sorted(set(statuses)))})")
     finally:
-        os.killpg(dev.pid, signal.SIGINT)
-        try:
-            dev.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(dev.pid, signal.SIGKILL)
+        stop_groups([dev], grace=60, stop_signal=signal.SIGINT)
         log.close()
 
     from tsplatform.stream import Cursor, JsonlSegmentSource

@@ -24,6 +24,8 @@ import os
 
 import dagster as dg
 
+from tsplatform.settings import number_setting
+
 EXECUTOR_VARIABLE = "TSPLATFORM_EXECUTOR"
 BROKER_VARIABLE = "TSPLATFORM_CELERY_BROKER"
 
@@ -42,15 +44,6 @@ def _text(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
-def _count(name: str) -> int | None:
-    text = _text(name)
-    if not text:
-        return None
-    if not text.isdigit():
-        raise ValueError(f"{name} must be a whole number >= 0, got {text!r}")
-    return int(text)
-
-
 def executor_mode() -> str:
     """``multiprocess`` (unset) or ``celery``."""
     mode = _text(EXECUTOR_VARIABLE).lower() or MULTIPROCESS
@@ -65,7 +58,7 @@ def celery_mode() -> bool:
 
 def categories_per_run() -> int | None:
     """Most categories one forecast run covers; None: no limit (one run per refresh)."""
-    value = _count(CATEGORIES_PER_RUN_VARIABLE)
+    value = number_setting(CATEGORIES_PER_RUN_VARIABLE, None, "categories")
     if value is None and celery_mode():
         return CELERY_CATEGORIES_PER_RUN
     return value or None
@@ -77,7 +70,7 @@ def step_max_workers(configured: int = 0) -> int:
     ``tsplatform forecast``, which runs in its own process in either mode)."""
     if configured:
         return configured
-    value = _count(MAX_WORKERS_VARIABLE)
+    value = number_setting(MAX_WORKERS_VARIABLE, 0, "processes")
     if value:
         return value
     return 1 if celery_mode() and _in_celery_task() else (os.cpu_count() or 1)

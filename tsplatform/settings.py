@@ -69,9 +69,10 @@ def warehouse_url() -> str:
     return os.environ.get("TSPLATFORM_WAREHOUSE_URL") or f"duckdb:///{data_paths().default_warehouse}"
 
 
-def number_setting(variable: str, default: int | float, unit: str, *, minimum: float = 0, whole: bool = True):
-    """A number from the environment (``default`` when unset or blank): an int when ``whole``, else
-    a float; a ValueError naming the variable and its ``unit`` when it is not one, or below ``minimum``."""
+def number_setting(variable: str, default: int | float | None, unit: str, *, minimum: float = 0, whole: bool = True):
+    """A number from the environment (``default`` when unset or blank; None lets the caller tell
+    "not set" from any number): an int when ``whole``, else a float; a ValueError naming the
+    variable and its ``unit`` when it is not one, or below ``minimum``."""
     text = os.environ.get(variable, "").strip()
     if not text:
         return default

@@ -79,10 +79,12 @@ def default_stop_signals() -> None:
         signal.signal(number, signal.SIG_DFL)
 
 
-def stop_groups(processes: Sequence[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
-    """SIGTERM to each process group (children started with ``start_new_session``), SIGKILL to what
-    is left after ``grace`` seconds; returns when every group is empty (tests, benchmarks)."""
-    stop_all([(Command("child", ()), process) for process in processes], grace)
+def stop_groups(
+    processes: Sequence[subprocess.Popen], grace: float = GRACE_SECONDS, stop_signal: int = signal.SIGTERM
+) -> None:
+    """``stop_signal`` to each process group (children started with ``start_new_session``), SIGKILL
+    to what is left after ``grace`` seconds; returns when every group is empty (tests, benchmarks)."""
+    stop_all([(Command("child", (), stop_signal), process) for process in processes], grace)
 
 
 def _signal_group(process: subprocess.Popen, number: int) -> None:

@@ -1,18 +1,34 @@
-"""The processes and servers a test relies on: finding the ones it started (orphans included: each
-carries a marker in its environment), stopping them, and what to do when a server is missing."""
+"""The processes and servers a test relies on: waiting for what they do, finding the ones it started
+(orphans included: each carries a marker in its environment), stopping them, and what to do when a
+server is missing."""
 
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tsplatform import supervision
 
 MARKER = "TSPLATFORM_TEST_PROCESS_MARK"
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], seconds: float, what: str, every: float = 1.0) -> T:
+    """The first true answer of ``probe``, asked every ``every`` seconds; an AssertionError naming
+    ``what`` when ``seconds`` pass without one."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = probe()
+        if answer:
+            return answer
+        time.sleep(every)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 def marked_processes(mark: str) -> dict[int, str]:
@@ -66,6 +82,6 @@ def chromium() -> str:
     return found
 
 
-def stop_groups(processes: list[subprocess.Popen], seconds: float = 30) -> None:
-    """SIGTERM to each process group started with ``start_new_session``; SIGKILL what outlives ``seconds``."""
-    supervision.stop_groups(processes, seconds)
+def stop_groups(processes: list[subprocess.Popen], seconds: float = 30, stop_signal: int = signal.SIGTERM) -> None:
+    """``stop_signal`` to each process group started with ``start_new_session``; SIGKILL what outlives ``seconds``."""
+    supervision.stop_groups(processes, seconds, stop_signal)

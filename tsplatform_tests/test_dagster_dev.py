@@ -21,6 +21,7 @@ from tsplatform.settings import DataPaths
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import open_warehouse
 from tsplatform_tests.conftest import csv_text, land
+from tsplatform_tests.processes import stop_groups
 
 PROJECT = Path(__file__).resolve().parent.parent
 REPORT_QUERY = """
@@ -66,11 +67,7 @@ def test_dagster_dev_picks_up_a_dropped_file_and_materialises_it(tmp_path):
         index = paths.reports / "forecasts" / "index.html"
         assert index.exists() and ">A<" in index.read_text()
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_groups([process], seconds=30, stop_signal=signal.SIGINT)
 
 
 def wait_for_report(port: int, deadline: float) -> None:

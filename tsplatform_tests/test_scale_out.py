@@ -66,6 +66,20 @@ def test_celery_mode_defaults(clean_env):
         scale_out.executor_mode()
 
 
+def test_an_explicit_0_is_one_run_even_in_celery_mode_and_a_count_that_is_not_one_is_refused(clean_env):
+    clean_env.setenv(scale_out.EXECUTOR_VARIABLE, "celery")
+    clean_env.setenv(scale_out.CATEGORIES_PER_RUN_VARIABLE, "0")
+    assert scale_out.categories_per_run() is None
+    clean_env.delenv(scale_out.CATEGORIES_PER_RUN_VARIABLE)
+    for variable, read in ((scale_out.CATEGORIES_PER_RUN_VARIABLE, scale_out.categories_per_run),
+                           (scale_out.MAX_WORKERS_VARIABLE, scale_out.step_max_workers)):
+        for wrong in ("many", "1.5", "-1"):
+            clean_env.setenv(variable, wrong)
+            with pytest.raises(ValueError, match=variable):
+                read()
+        clean_env.delenv(variable)
+
+
 CODE = (
     "import json, dagster as dg; from tsplatform.definitions import defs; d = defs(); "
     "job = d.resolve_job_def('category_forecast_job'); "

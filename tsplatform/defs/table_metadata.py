@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
-from tsplatform.defs.resources import warehouse_storage_kind
+from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, warehouse_storage_kind
 from tsplatform.warehouse import catalog
 
 OWNERS = ("team:data-platform",)
@@ -57,3 +57,25 @@ def table_asset_attributes(
         "owners": list(OWNERS),
         "tags": {"domain": domain},
     }
+
+
+def table_asset_spec(
+    key: dg.AssetKey,
+    table: str,
+    domain: str,
+    *,
+    description: str,
+    group_name: str,
+    kinds: Iterable[str] = (),
+    descriptions: Mapping[str, str] | None = None,
+    deps: Iterable[dg.AssetKey] = (),
+) -> dg.AssetSpec:
+    """The ``AssetSpec`` (for a ``multi_asset``) of ``key``, the warehouse table ``table``: the
+    attributes of :func:`table_asset_attributes`, stored through the warehouse IO manager."""
+    return dg.AssetSpec(
+        key,
+        deps=list(deps),
+        description=description,
+        group_name=group_name,
+        **table_asset_attributes(table, domain, kinds, descriptions),
+    ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY)

@@ -8,12 +8,13 @@ import datetime as dt
 import hmac
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -215,6 +216,23 @@ def problems(*codes: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
         if code == 401:  # TokenGuard names the scheme to use
             responses[code]["headers"] = {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}
     return responses
+
+
+def write_answers(
+    accepted: type[BaseModel], *codes: int | tuple[int, str], refusals: Mapping[int, tuple[type[BaseModel], str]]
+) -> dict[str, Any]:
+    """``status_code``, ``dependencies``, ``response_model`` and ``responses`` of a route that writes:
+    202 with ``accepted``, behind the bearer token; a :class:`Problem` for each of ``codes`` (as in
+    :func:`problems`) and the refusals with a model of their own (``{code: (model, description)}``)."""
+    return {
+        "status_code": 202,
+        "dependencies": [Depends(bearer)],
+        "response_model": accepted,
+        "responses": {
+            **problems(*codes),
+            **{code: {"model": model, "description": description} for code, (model, description) in refusals.items()},
+        },
+    }
 
 
 _TYPES = {"VARCHAR": str, "TEXT": str, "INTEGER": int, "BIGINT": int, "DOUBLE PRECISION": float, "DOUBLE": float,

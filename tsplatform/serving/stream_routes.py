@@ -14,7 +14,7 @@ import threading
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -26,11 +26,11 @@ from tsplatform.serving.common import (
     IsoTime,
     Problem,
     Text,
-    bearer,
     problems,
     records_text,
     table_answers,
     table_response,
+    write_answers,
 )
 from tsplatform.stream import SegmentWriter, WriterBusyError
 from tsplatform.stream.codec import parse_values
@@ -101,14 +101,11 @@ def readings(
 
 @router.post(
     "/readings",
-    status_code=202,
-    dependencies=[Depends(bearer)],
-    response_model=Appended,
-    responses={
-        **problems(400, 401, 413, (409, "another process (the stream generator) is writing the stream")),
-        422: {"model": ReadingsRefused, "description": "not a list of readings, or some readings are invalid: their "
-                                                       "positions and reasons (the valid ones were appended)"},
-    },
+    **write_answers(
+        Appended, 400, 401, 413, (409, "another process (the stream generator) is writing the stream"),
+        refusals={422: (ReadingsRefused, "not a list of readings, or some readings are invalid: their positions "
+                                         "and reasons (the valid ones were appended)")},
+    ),
 )
 def append_readings(
     body: list[Any] = Body(

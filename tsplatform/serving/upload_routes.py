@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 from filelock import Timeout as LandingBusy
 from pydantic import BaseModel, Field
@@ -21,7 +21,7 @@ from tsplatform.ingest.options import (
     parse_column_mapping,
 )
 from tsplatform.ingest.registration import land_and_register
-from tsplatform.serving.common import UPLOAD_LIMIT_VARIABLE, Problem, ServingSettings, Text, bearer, problems
+from tsplatform.serving.common import UPLOAD_LIMIT_VARIABLE, Problem, ServingSettings, Text, write_answers
 from tsplatform.warehouse import open_warehouse
 from tsplatform.warehouse.errors import is_transient
 
@@ -62,16 +62,13 @@ def router(config: ServingSettings) -> APIRouter:
 
     @routes.post(
         "/upload",
-        status_code=202,
-        dependencies=[Depends(bearer)],
-        response_model=Registered,
-        responses={
-            **problems(
-                (400, "bad upload options or file name"), 401, (413, f"the file is over the limit ({UPLOAD_LIMIT_VARIABLE})"), 503
-            ),
-            409: {"model": Duplicate, "description": "the same content (SHA-256) was uploaded before; names the original batch"},
-            422: {"model": UploadRefused, "description": "no file part, or the file could not be registered"},
-        },
+        **write_answers(
+            Registered, (400, "bad upload options or file name"), 401, (413, f"the file is over the limit ({UPLOAD_LIMIT_VARIABLE})"), 503,
+            refusals={
+                409: (Duplicate, "the same content (SHA-256) was uploaded before; names the original batch"),
+                422: (UploadRefused, "no file part, or the file could not be registered"),
+            },
+        ),
     )
     def upload(
         file: UploadFile = File(..., description="the CSV export"),

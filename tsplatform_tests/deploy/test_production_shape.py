@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tsplatform.supervision import default_stop_signals
 from tsplatform.warehouse.provisioning import ensure_postgres_database
 from tsplatform_tests.conftest import POSTGRES_URL, csv_text, land
 from tsplatform_tests.processes import chromium as find_chromium
+from tsplatform_tests.processes import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -158,16 +158,6 @@ def _finished_runs(client):
     if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
         return runs
     return None
-
-
-def wait_for(probe, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 CHROMIUM_FLAGS = [

@@ -22,6 +22,13 @@ def at(day: int) -> dt.datetime:
     return dt.datetime(2024, 3, day, 12, 0)
 
 
+def upsert(warehouse, *values, batch: int = 1):
+    """``values`` (as ``rows`` takes them) upserted in a transaction of their own: batch b<batch> of
+    file h<batch>, uploaded on day ``batch``."""
+    with warehouse.transaction() as session:
+        return invoice_table.upsert_invoices(session, rows(*values), f"b{batch}", f"h{batch}", at(batch))
+
+
 def stored(warehouse):
     with warehouse.transaction() as session:
         frame = invoice_table.read_invoices(session)
@@ -35,13 +42,24 @@ def test_migrations_apply_once_and_are_recorded(warehouse_url):
     assert fresh.schema_version() == MIGRATIONS[-1].version
 
 
+def test_invoice_data_keeps_free_space_for_corrections_on_postgres_only(warehouse_url):
+    """Migration 8 is PostgreSQL's alone (fillfactor 90: updated rows stay on their page); DuckDB
+    records the version and runs nothing."""
+    fresh = backend_for(warehouse_url)
+    fresh.migrate()
+    assert fresh.schema_version() == MIGRATIONS[-1].version
+    if fresh.dialect == "postgresql":
+        with fresh.transaction() as session:
+            options = session.fetch_one("SELECT reloptions FROM pg_class WHERE oid = 'invoice_data'::regclass")
+        assert options is not None and "fillfactor=90" in options[0]
+
+
 def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, monkeypatch):
     from tsplatform.warehouse import schema
 
     old = backend_for(warehouse_url)
     old.migrate()
-    with old.transaction() as session:
-        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1", at(1))
+    upsert(old, ("2024-01-01", "p1", "A", 1.0, False))
     later = schema.Migration(MIGRATIONS[-1].version + 1, "test: a new column", ("ALTER TABLE invoice_data ADD COLUMN note VARCHAR",))
     monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, later))
     monkeypatch.setattr("tsplatform.warehouse.base.MIGRATIONS", (*MIGRATIONS, later))
@@ -51,20 +69,14 @@ def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, m
 
 
 def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(warehouse):
-    with warehouse.transaction() as session:
-        first = invoice_table.upsert_invoices(
-            session, rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 2.0, False)), "b1", "h1", at(1)
-        )
+    first = upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 2.0, False))
     assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
 
-    with warehouse.transaction() as session:
-        second = invoice_table.upsert_invoices(
-            session,
-            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 9.0, False), ("2024-01-02", "p1", "A", 3.0, True)),
-            "b2",
-            "h2",
-            at(2),
-        )
+    second = upsert(
+        warehouse,
+        ("2024-01-01", "p1", "A", 1.0, False), ("2024-01-01", "p2", "A", 9.0, False), ("2024-01-02", "p1", "A", 3.0, True),
+        batch=2,
+    )
     assert (second.inserted, second.updated, second.unchanged) == (1, 1, 1)
     table = stored(warehouse)
     p2 = table.loc["p2"]
@@ -74,8 +86,7 @@ def test_new_keys_get_version_1_changed_keys_bump_and_unchanged_keys_stay(wareho
 
 
 def test_a_failing_transaction_leaves_every_table_untouched(warehouse):
-    with warehouse.transaction() as session:
-        invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 1.0, False)), "b1", "h1", at(1))
+    upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False))
     with pytest.raises(RuntimeError):
         with warehouse.transaction() as session:
             invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 5.0, False)), "b2", "h2", at(2))
@@ -92,14 +103,7 @@ def test_a_failing_transaction_leaves_every_table_untouched(warehouse):
 
 
 def test_last_known_sales_is_the_latest_real_value_on_or_before_each_date(warehouse):
-    with warehouse.transaction() as session:
-        invoice_table.upsert_invoices(
-            session,
-            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False), ("2024-01-07", "p1", "A", 5.0, True)),
-            "b1",
-            "h1",
-            at(1),
-        )
+    upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False), ("2024-01-07", "p1", "A", 5.0, True))
     wanted = pd.DataFrame(
         {"product_id": ["p1", "p1", "p1", "p2", "p1"], "category": ["A"] * 5,
          "date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-09", "2024-01-09", "2023-12-31"])}
@@ -111,14 +115,22 @@ def test_last_known_sales_is_the_latest_real_value_on_or_before_each_date(wareho
     assert found.iloc[3:].isna().all().all()
 
 
-def test_read_invoices_filters(warehouse):
+def test_last_known_sales_searches_only_the_days_after_the_callers_own_value(warehouse):
+    """``after``: the batch has a real value of its own on that day, so only later stored days count."""
+    upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False), ("2024-01-05", "p1", "A", 5.0, False), ("2024-01-07", "p1", "A", 7.0, True))
+    wanted = pd.DataFrame(
+        {"product_id": ["p1"] * 5, "category": ["A"] * 5,
+         "date": pd.to_datetime(["2024-01-09", "2024-01-09", "2024-01-05", "2024-01-09", "2024-01-03"]),
+         "after": pd.to_datetime(["2024-01-06", "2024-01-04", "2024-01-04", None, "2023-11-30"])}
+    )
     with warehouse.transaction() as session:
-        invoice_table.upsert_invoices(
-            session,
-            rows(("2024-01-01", "p1", "A", 1.0, False), ("2024-01-02", "p1", "B", 2.0, False), ("2024-01-03", "p1", "A", 3.0, False)),
-            "b1",
-            "h1",
-            at(1),
-        )
+        found = invoice_table.last_known_sales(session, wanted)
+    assert found["date"].dt.strftime("%m-%d").fillna("-").tolist() == ["-", "01-05", "01-05", "01-05", "01-01"]
+    assert found["sales"].fillna(-1).tolist() == [-1, 5.0, 5.0, 5.0, 1.0]
+
+
+def test_read_invoices_filters(warehouse):
+    upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False), ("2024-01-02", "p1", "B", 2.0, False), ("2024-01-03", "p1", "A", 3.0, False))
+    with warehouse.transaction() as session:
         frame = invoice_table.read_invoices(session, category="A", start=dt.date(2024, 1, 2), limit=5)
     assert frame["sales"].tolist() == [3.0]

@@ -28,10 +28,12 @@ from tsplatform.stream.segments import list_segments
 from tsplatform.warehouse import invoices as invoice_table
 from tsplatform.warehouse import open_warehouse, stream_tables
 from tsplatform.warehouse import uploads as upload_table
+from tsplatform_tests.processes import wait_for
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 UPLOADS = 20
+POLL_SECONDS = 2.0  # between looks at the warehouse: a look opens the DuckDB file the daemon's runs write
 STREAM_JOB = "sensor_stream_ingest_job"
 COUNTED = ["num_rejected_rows", "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows"]
 
@@ -73,16 +75,6 @@ def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-
-
-def wait_until(condition, timeout: float, what: str, every: float = 2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def written_readings(stream: Path) -> pd.DataFrame:
@@ -170,8 +162,8 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
         os.replace(staging / name, paths.landing / name)
     instance = dg.DagsterInstance.from_config(str(home))
     try:
-        wait_until(lambda: (c := table_counts(url)) and c[1] == UPLOADS and c[0] > 0, 300,
-                   f"{UPLOADS} completed batches and stored readings")
+        wait_for(lambda: (c := table_counts(url)) and c[1] == UPLOADS and c[0] > 0, 300,
+                 f"{UPLOADS} completed batches and stored readings", every=POLL_SECONDS)
 
         runs = runs_by_status(instance)
         failed = runs.get("FAILURE", [])
@@ -191,8 +183,8 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
         assert sorted(invoices["category"].unique()) == [f"cat_{n:02d}" for n in range(UPLOADS)]
 
         # phase 2: kill -9 the daemon with its code server and run workers, and the generator
-        stored_before_kill = wait_until(lambda: (c := table_counts(url)) and c[0], 60, "readings")
-        in_flight = wait_until(lambda: stream_run_in_flight(instance), 120, "a stream run in flight", every=0.1)
+        stored_before_kill = wait_for(lambda: (c := table_counts(url)) and c[0], 60, "readings", every=POLL_SECONDS)
+        in_flight = wait_for(lambda: stream_run_in_flight(instance), 120, "a stream run in flight", every=0.1)
         kill_group(daemon)
         kill_group(generator)
         killed_at, killed_at_wall = time.monotonic(), time.time()
@@ -205,8 +197,8 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
         assert generator.returncode == 0, generator_log.read_text()[-2000:]
         written = written_readings(paths.stream)
         assert len(written) > stored_before_kill
-        wait_until(lambda: (c := table_counts(url)) and c[0] >= len(written), 240,
-                   f"all {len(written)} written readings stored")
+        wait_for(lambda: (c := table_counts(url)) and c[0] >= len(written), 240,
+                 f"all {len(written)} written readings stored", every=POLL_SECONDS)
         time.sleep(12)  # two more sensor intervals: anything stored twice or late would show now
         unfinished = [  # runs in flight at the kill; later ones (a forecast refresh) may still be going
             (record.dagster_run.job_name, record.dagster_run.status.value) for record in instance.get_run_records()
@@ -215,7 +207,8 @@ def test_twenty_uploads_with_the_stream_running_then_daemon_and_generator_killed
         assert not unfinished, f"runs left hanging after the kill: {unfinished}"
         # the catch-up's own runs (aggregation, forecast refresh) finish before the daemon is stopped:
         # stopping it interrupts the runs in flight, which is this test's doing, not a fault's
-        wait_until(lambda: all(run.is_finished for run in instance.get_runs()), 600, "the daemon's runs to finish")
+        wait_for(lambda: all(run.is_finished for run in instance.get_runs()), 600, "the daemon's runs to finish",
+                 every=POLL_SECONDS)
     finally:
         interrupted_by_teardown = {run.run_id for run in instance.get_runs() if not run.is_finished}
         kill_group(daemon, signal.SIGINT)

@@ -42,6 +42,23 @@ def run_cli(env, *args, check=True):
     return subprocess.run([TSPLATFORM, *args], env=env, capture_output=True, text=True, timeout=600, check=check)
 
 
+def ingest_in_its_transaction(env, *args) -> subprocess.Popen:
+    """``tsplatform ingest`` started and followed until the batch is prepared and its one transaction begins."""
+    victim = subprocess.Popen([TSPLATFORM, "ingest", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in victim.stdout:
+        if "in one transaction" in line:
+            break
+    return victim
+
+
+def sigkill_mid_upsert(env) -> None:
+    """``tsplatform ingest`` killed with SIGKILL 0.3 s into its batch's transaction."""
+    victim = ingest_in_its_transaction(env)
+    time.sleep(0.3)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+
+
 @pytest.mark.slow
 def test_sigkill_mid_upsert_leaves_the_table_as_before_and_ingest_completes_it(tmp_path):
     url = f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
@@ -51,13 +68,7 @@ def test_sigkill_mid_upsert_leaves_the_table_as_before_and_ingest_completes_it(t
     before, _ = snapshot(url)
 
     run_cli(env, "upload", str(big_upload(tmp_path / "second.csv")))
-    victim = subprocess.Popen([TSPLATFORM, "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in victim.stdout:  # the batch is prepared; its one transaction begins now
-        if "in one transaction" in line:
-            break
-    time.sleep(0.3)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=60)
+    sigkill_mid_upsert(env)
 
     after_kill, uploads = snapshot(url)
     print("status after SIGKILL:", uploads.set_index("original_filename").loc["second.csv", "status"])
@@ -93,11 +104,7 @@ def test_postgres_connections_cut_mid_transaction_are_retried_by_policy_and_comp
     victim_url = f"{postgres_schema_url}&application_name=tsp_fault_victim"
     env = environment(tmp_path, victim_url)
     run_cli(env, "upload", str(big_upload(tmp_path / "sales.csv")))
-    victim = subprocess.Popen([TSPLATFORM, "ingest", "--format", "json"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    for line in victim.stdout:
-        if "in one transaction" in line:
-            break
+    victim = ingest_in_its_transaction(env, "--format", "json")
     time.sleep(0.2)
     with psycopg.connect(postgres_schema_url, autocommit=True) as admin:
         cut = admin.execute(
@@ -131,13 +138,7 @@ def test_the_landing_sensor_requests_a_new_run_for_a_batch_whose_run_was_killed(
         if name.startswith(("TSPLATFORM_", "DAGSTER_HOME")):
             monkeypatch.setenv(name, value)
     run_cli(env, "upload", str(big_upload(tmp_path / "sales.csv")))
-    victim = subprocess.Popen([TSPLATFORM, "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in victim.stdout:
-        if "in one transaction" in line:
-            break
-    time.sleep(0.3)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=60)
+    sigkill_mid_upsert(env)
     invoices, uploads = snapshot(url)
     [upload] = uploads.to_dict("records")
     if upload["status"] == "completed":

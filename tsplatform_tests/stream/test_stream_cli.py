@@ -2,28 +2,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 from click.testing import CliRunner
 
 from tsplatform.cli.stream import stream
 from tsplatform.stream import Cursor, JsonlSegmentSource
+from tsplatform_tests.processes import wait_for
 
 from .helpers import assert_every_line_parses
 
+SECONDS, POLL = 30.0, 0.1  # how long to wait for the generator's output, how often to look
 # Until the main CLI registers the group, a real process runs it through python -c.
 COMMAND = [sys.executable, "-c", "from tsplatform.cli.stream import stream; stream(prog_name='tsplatform stream')"]
-
-
-def wait_for(condition, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start(args, env_folder):
@@ -85,7 +76,7 @@ def test_live_generator_obeys_spike_and_normal_and_stops_cleanly_on_ctrl_c(strea
         return pd.concat(seen)
 
     try:
-        wait_for(lambda: len(new_readings()) >= 30, what="first readings")
+        wait_for(lambda: len(new_readings()) >= 30, SECONDS, "first readings", every=POLL)
         runner = CliRunner()
         busy = runner.invoke(stream, ["--count", "1"])
         assert busy.exit_code == 1 and "another writer" in busy.output
@@ -95,11 +86,11 @@ def test_live_generator_obeys_spike_and_normal_and_stops_cleanly_on_ctrl_c(strea
         sent = runner.invoke(stream, ["spike", "sensor_2", "--size", "500"])
         assert sent.exit_code == 0 and "sensor_2" in sent.output
         wait_for(lambda: ((lambda r: (r.sensor_id == "sensor_2") & (r.value > 400))(new_readings())).any(),
-                 what="the commanded spike")
+                 SECONDS, "the commanded spike", every=POLL)
 
         assert runner.invoke(stream, ["spike", "sensor_3", "--size", "-300", "--hold"]).exit_code == 0
         wait_for(lambda: ((lambda r: (r.sensor_id == "sensor_3") & (r.value < -100))(new_readings())).sum() >= 3,
-                 what="the held offset")
+                 SECONDS, "the held offset", every=POLL)
         assert runner.invoke(stream, ["normal", "sensor_3"]).exit_code == 0
 
         def back_to_normal():
@@ -107,7 +98,7 @@ def test_live_generator_obeys_spike_and_normal_and_stops_cleanly_on_ctrl_c(strea
             held = sensor_3.index[sensor_3.value < -100]
             return len(held) and (sensor_3.value.iloc[held[-1] + 1 :] > 50).sum() >= 3
 
-        wait_for(back_to_normal, what="sensor_3 back to normal")
+        wait_for(back_to_normal, SECONDS, "sensor_3 back to normal", every=POLL)
     finally:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
@@ -126,7 +117,7 @@ def test_live_generator_obeys_spike_and_normal_and_stops_cleanly_on_ctrl_c(strea
 def test_backfill_interrupted_by_sigterm_leaves_no_torn_record(stream_folder):
     process = start(["backfill", "--days", "365", "--interval", "1min", "--segment-mb", "1"], stream_folder.parent)
     try:
-        wait_for(lambda: len(JsonlSegmentSource(stream_folder).segments()) >= 3, what="a few segments")
+        wait_for(lambda: len(JsonlSegmentSource(stream_folder).segments()) >= 3, SECONDS, "a few segments", every=POLL)
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)

@@ -7,7 +7,7 @@ from tsplatform.aggregation import category_series, changed_categories, fill_dai
 from tsplatform.defs.forecasts.partitions import CATEGORY_PARTITIONS, category_partitions
 from tsplatform.defs.report_links import chart_links, report_link
 from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
-from tsplatform.defs.table_metadata import table_asset_attributes
+from tsplatform.defs.table_metadata import table_asset_attributes, table_asset_spec
 from tsplatform.forecasting.models import MODEL_NAMES
 from tsplatform.scale_out import forecast_backfill_policy, step_max_workers
 from tsplatform.warehouse import forecasts as forecast_table
@@ -91,23 +91,19 @@ class ForecastConfig(dg.Config):
 @dg.multi_asset(
     name="category_forecasts",
     specs=[
-        dg.AssetSpec(
-            FORECAST_DATA,
-            deps=[DAILY_CATEGORY_SALES],
+        table_asset_spec(
+            FORECAST_DATA, "forecast_data", DOMAIN, kinds={"prophet", "statsmodels"}, deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
             description="Forecasts per category: prophet, sarimax, holt_winters, their ensemble and the benchmarks "
             "naive, seasonal_naive and theta, with prediction intervals; is_best marks the model with the lowest "
             "backtest MASE, the seasonal naive (flag no_model_beats_seasonal_naive) when no model beats it. "
             "Replaced on refresh.",
-            **table_asset_attributes("forecast_data", DOMAIN, {"prophet", "statsmodels"}),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
-        dg.AssetSpec(
-            FORECAST_METRICS,
-            deps=[DAILY_CATEGORY_SALES],
+        ),
+        table_asset_spec(
+            FORECAST_METRICS, "forecast_metrics", DOMAIN, kinds={"statsmodels"}, deps=[DAILY_CATEGORY_SALES],
             group_name="forecasts",
             description="Rolling-origin backtest per category, model and origin: sMAPE, MASE, interval coverage.",
-            **table_asset_attributes("forecast_metrics", DOMAIN, {"statsmodels"}),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(

@@ -1,29 +1,26 @@
 """The daily refresh: every category, one run of category_forecast_job."""
 
-import os
-
 import dagster as dg
 
+from tsplatform.defs.automation import refresh_schedule_attributes
 from tsplatform.defs.forecasts.jobs import category_forecast_job
 from tsplatform.defs.forecasts.partitions import CATEGORY_PARTITIONS
 from tsplatform.defs.forecasts.refresh import refresh_requests
 from tsplatform.scale_out import categories_per_run
 
 FORECAST_SCHEDULE_NAME = "daily_forecast_schedule"
+REFRESH_CRON_VARIABLE = "TSPLATFORM_FORECAST_REFRESH_CRON"
 DEFAULT_REFRESH_CRON = "0 5 * * *"
-# read when the code location loads; restart Dagster after changing it
-REFRESH_CRON = os.environ.get("TSPLATFORM_FORECAST_REFRESH_CRON", "").strip() or DEFAULT_REFRESH_CRON
 
 
 @dg.schedule(
     name=FORECAST_SCHEDULE_NAME,
     job=category_forecast_job,
-    cron_schedule=REFRESH_CRON,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"Refreshes the forecasts of every category ({REFRESH_CRON}, UTC; TSPLATFORM_FORECAST_REFRESH_CRON "
-    "overrides) as one run over all category partitions (runs of TSPLATFORM_FORECAST_CATEGORIES_PER_RUN "
-    "categories when set, or in celery mode).",
+    **refresh_schedule_attributes(
+        REFRESH_CRON_VARIABLE, DEFAULT_REFRESH_CRON,
+        "Refreshes the forecasts of every category ({when}) as one run over all category partitions (runs of "
+        "TSPLATFORM_FORECAST_CATEGORIES_PER_RUN categories when set, or in celery mode).",
+    ),
 )
 def daily_forecast_schedule(context: dg.ScheduleEvaluationContext):
     categories = context.instance.get_dynamic_partitions(CATEGORY_PARTITIONS)

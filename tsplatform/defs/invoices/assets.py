@@ -12,8 +12,8 @@ from dagster_pandera import pandera_schema_to_dagster_type
 from pydantic import Field
 
 from tsplatform.defs.invoices.partitions import upload_batches
-from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, WarehouseResource
-from tsplatform.defs.table_metadata import table_asset_attributes
+from tsplatform.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+from tsplatform.defs.table_metadata import table_asset_spec
 from tsplatform.ingest.processing import BatchFailedError, BatchOutcome, process_batch
 from tsplatform.ingest.reconciliation import UploadAccounting, reconcile_upload
 from tsplatform.ingest.timings import stage
@@ -48,24 +48,19 @@ class InvoiceBatchConfig(dg.Config):
 @dg.multi_asset(
     name="ingest_invoice_batch",
     specs=[
-        dg.AssetSpec(
-            INVOICE_DATA,
+        table_asset_spec(
+            INVOICE_DATA, "invoice_data", DOMAIN, kinds={"pandas", "pandera"}, descriptions=INVOICE_COLUMN_DESCRIPTIONS,
+            group_name="invoices",
             description="Validated, imputed sales per (date, product_id, category), versioned.",
-            group_name="invoices",
-            **table_asset_attributes("invoice_data", DOMAIN, {"pandas", "pandera"}, INVOICE_COLUMN_DESCRIPTIONS),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
-        dg.AssetSpec(
-            REJECTED_ROWS,
+        ),
+        table_asset_spec(
+            REJECTED_ROWS, "rejected_rows", DOMAIN, group_name="invoices",
             description="Quarantined upload rows: batch, line number in the file, raw values, reason.",
-            group_name="invoices",
-            **table_asset_attributes("rejected_rows", DOMAIN),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
-        dg.AssetSpec(
-            UPLOAD_METADATA,
+        ),
+        table_asset_spec(
+            UPLOAD_METADATA, "upload_metadata", DOMAIN, group_name="invoices",
             description="One row per upload: file, hash, status, counts, error log, column mapping.",
-            group_name="invoices",
-            **table_asset_attributes("upload_metadata", DOMAIN),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(

@@ -19,15 +19,17 @@ from pydantic import Field
 from tsplatform.defs.report_links import chart_links, report_link
 from tsplatform.defs.resources import WAREHOUSE_IO_MANAGER_KEY, WAREHOUSE_WRITER_POOL, DataFolderResource, WarehouseResource
 from tsplatform.defs.stream.checks import (
+    NO_NEW_ANOMALIES,
+    NO_NEW_ANOMALIES_DESCRIPTION,
+    STREAM_LINES_ARE_READINGS,
+    STREAM_LINES_ARE_READINGS_DESCRIPTION,
     alarms_markdown,
     anomalies_markdown,
     anomaly_check_result,
-    no_new_anomalies_spec,
     range_accounting,
     readings_check_result,
-    stream_lines_are_readings_spec,
 )
-from tsplatform.defs.table_metadata import OWNERS, table_asset_attributes
+from tsplatform.defs.table_metadata import OWNERS, table_asset_attributes, table_asset_spec
 from tsplatform.stream import AlarmSettings, MissingSegmentError, analysis
 from tsplatform.stream.address import open_source
 from tsplatform.stream.range_ingest import ingest_range, reject_reasons, rejects_preview
@@ -133,21 +135,22 @@ def _span(text: str, what: str) -> pd.Timedelta:
 @dg.multi_asset(
     name=INGEST_STEP,
     specs=[
-        dg.AssetSpec(
-            SENSOR_READINGS,
-            description="Every valid stream reading, once per (sensor_id, ts); stored by cursor range, idempotently.",
+        table_asset_spec(
+            SENSOR_READINGS, "sensor_readings", DOMAIN, kinds={"pandas"}, descriptions=READING_COLUMN_DESCRIPTIONS,
             group_name=GROUP,
-            **table_asset_attributes("sensor_readings", DOMAIN, {"pandas"}, READING_COLUMN_DESCRIPTIONS),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
-        dg.AssetSpec(
-            REJECTED_READINGS,
+            description="Every valid stream reading, once per (sensor_id, ts); stored by cursor range, idempotently.",
+        ),
+        table_asset_spec(
+            REJECTED_READINGS, "rejected_readings", DOMAIN, group_name=GROUP,
             description="Stream lines that did not become readings: malformed or torn lines, and second readings "
             "for a (sensor_id, ts) already stored; with segment, byte offset, reason and the line.",
-            group_name=GROUP,
-            **table_asset_attributes("rejected_readings", DOMAIN),
-        ).with_io_manager_key(WAREHOUSE_IO_MANAGER_KEY),
+        ),
     ],
-    check_specs=[stream_lines_are_readings_spec(SENSOR_READINGS)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            STREAM_LINES_ARE_READINGS, asset=SENSOR_READINGS, description=STREAM_LINES_ARE_READINGS_DESCRIPTION, blocking=True
+        )
+    ],
     pool=WAREHOUSE_WRITER_POOL,
 )
 def ingest_sensor_readings(
@@ -253,7 +256,7 @@ def _finite(value) -> float:
     description="Spikes found by a robust rolling z-score (median/MAD) in newly stored readings; one row per "
     "anomaly with its score. The same scan raises alarm events (table sensor_alarms); the check "
     "no_new_anomalies fails when a scan raises new alarms.",
-    check_specs=[no_new_anomalies_spec(SENSOR_ANOMALIES)],
+    check_specs=[dg.AssetCheckSpec(NO_NEW_ANOMALIES, asset=SENSOR_ANOMALIES, description=NO_NEW_ANOMALIES_DESCRIPTION)],
 )
 def sensor_anomalies(
     context: dg.AssetExecutionContext, config: AnomalyConfig, warehouse: WarehouseResource, data_folder: DataFolderResource

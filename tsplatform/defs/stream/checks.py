@@ -1,4 +1,5 @@
-"""The sensor stream's asset checks: evaluated inside the assets (they know what is new), built here.
+"""The sensor stream's asset checks: declared on their assets and evaluated inside them (they know what
+is new); their names, descriptions and results are built here.
 
 - ``no_new_anomalies`` on ``sensor_anomalies`` (ERROR): fails when a scan raises alarms
   (``tsplatform.stream.alarms``: anomalous readings less than a cool-down apart are one alarm);
@@ -26,35 +27,20 @@ from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import accounting as table_accounting
 
 NO_NEW_ANOMALIES = "no_new_anomalies"
+NO_NEW_ANOMALIES_DESCRIPTION = (
+    "Fails when the readings stored since the last scan raise an alarm: readings far from what "
+    "their own past predicted (beyond a threshold set by the sensor's history), those less than a "
+    "cool-down apart counted as one alarm. Each new alarm (sensor, start, peak score, chart link) "
+    "is in the check's metadata; readings continuing an open alarm do not fail it again."
+)
 STREAM_LINES_ARE_READINGS = "stream_lines_are_readings"
+STREAM_LINES_ARE_READINGS_DESCRIPTION = (
+    "Every line of the ingested range is a valid reading with a (sensor_id, ts) of its own "
+    "(WARN otherwise: such lines are kept out of sensor_readings and listed in rejected_readings), "
+    "and the tables hold what the range's counts say (ERROR otherwise, blocking the stats and "
+    "the anomaly scan)."
+)
 PREVIEW_ROWS = 25
-
-
-def no_new_anomalies_spec(asset: dg.AssetKey) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        NO_NEW_ANOMALIES,
-        asset=asset,
-        description=(
-            "Fails when the readings stored since the last scan raise an alarm: readings far from what "
-            "their own past predicted (beyond a threshold set by the sensor's history), those less than a "
-            "cool-down apart counted as one alarm. Each new alarm (sensor, start, peak score, chart link) "
-            "is in the check's metadata; readings continuing an open alarm do not fail it again."
-        ),
-    )
-
-
-def stream_lines_are_readings_spec(asset: dg.AssetKey) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        STREAM_LINES_ARE_READINGS,
-        asset=asset,
-        description=(
-            "Every line of the ingested range is a valid reading with a (sensor_id, ts) of its own "
-            "(WARN otherwise: such lines are kept out of sensor_readings and listed in rejected_readings), "
-            "and the tables hold what the range's counts say (ERROR otherwise, blocking the stats and "
-            "the anomaly scan)."
-        ),
-        blocking=True,
-    )
 
 
 def anomalies_markdown(anomalies: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
