@@ -55,8 +55,11 @@ MIN_RATIO_ROW_WORKER = 100
 MAX_UPLOAD_RATIO = 2.0  # tsplatform upload within 2x copy + SHA-256
 MEMORY_LIMIT_MB = 1024
 # the stages as printed: (label, stage names of the --timings reports that make it up)
-UPLOAD_STAGES = [("start-up", ["start-up"]), ("open warehouse", ["open warehouse", "look up the hash"]),
-                 ("hash and copy", ["hash and copy"])]
+# upload: the warehouse opens in a thread during the copy, and the hash look-up happens inside "hash
+# and copy" (once the digest is known), so its stages overlap: "hash and copy" is the critical path
+UPLOAD_STAGES = [("start-up", ["start-up"]), ("hash and copy (with the look-up)", ["hash and copy"]),
+                 ("of which: open warehouse, in a thread beside the copy", ["open warehouse"]),
+                 ("of which: look up the hash", ["look up the hash"])]
 INGEST_STAGES = [("start-up (interpreter)", ["start-up"]),
                  ("dagster imports + definitions", ["dagster: imports and definitions"]),
                  ("dagster instance", ["dagster: instance"]), ("hash and register", ["hash and register"]),
@@ -345,7 +348,7 @@ def _figures(backend, rounds, worker, expected_updates) -> list[Figure]:
             timed = 0.0
             for stage_label, names in labels:
                 value = _stage_seconds(stages, names)
-                timed += value
+                timed += 0.0 if stage_label.startswith("of which") else value  # inside another stage
                 figures.append(Figure(CASE, f"{backend} {label}: {name} stage: {stage_label}", value, "s",
                                       note=f"{value / wall:.0%} of the command's {wall:.2f} s; "
                                            f"{value / bulk:.2f}x the bulk load"))

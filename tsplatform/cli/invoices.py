@@ -82,8 +82,9 @@ def _upload_one(file: Path, landing: Path, options: UploadOptions, skip_known: b
     def keep(digest: str) -> bool:
         nonlocal known
         warehouse = opening.result()
-        with stage("look up the hash"), warehouse.transaction() as session:
-            known = _batch_with_hash(session, digest)
+        if warehouse is not None:
+            with stage("look up the hash"), warehouse.transaction() as session:
+                known = _batch_with_hash(session, digest)
         return not (known and skip_known)
 
     with stage("hash and copy"):
@@ -103,10 +104,14 @@ def _opened_warehouse_to_look_up():
 def _warehouse_to_look_up():
     """Where ``upload`` looks a hash up: the database only opened, not migrated (no schema change
     from a command that copies a file; ``ingest`` migrates). A database without the table yet has
-    no upload in it."""
-    from tsplatform.warehouse import backend_for
+    no upload in it; nor has a DuckDB file not created yet: None, and no driver imported."""
+    from tsplatform.warehouse import backend_for, duckdb_path
 
-    return backend_for(settings.warehouse_url())
+    url = settings.warehouse_url()
+    path = duckdb_path(url)
+    if path is not None and not Path(path).is_file():
+        return None
+    return backend_for(url)
 
 
 def _batch_with_hash(session, digest: str) -> str | None:

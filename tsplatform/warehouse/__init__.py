@@ -25,14 +25,21 @@ def _open_migrated(url: str) -> Warehouse:
 
 def backend_for(url: str) -> Warehouse:
     """The backend for ``url``, as it is (not migrated)."""
-    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+    path = duckdb_path(url)
+    if path is None:
         from tsplatform.warehouse.postgres_backend import PostgresWarehouse
 
         return PostgresWarehouse(url)
     from tsplatform.warehouse.duckdb_backend import DuckDBWarehouse
 
-    path = url.removeprefix("duckdb:///").removeprefix("duckdb://")
     return DuckDBWarehouse(path)
 
 
-__all__ = ["Session", "Warehouse", "backend_for", "open_warehouse", "utc_now"]
+def duckdb_path(url: str) -> str | None:
+    """The file of a DuckDB warehouse URL (``duckdb:///path`` or a plain path); None for PostgreSQL."""
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return None
+    return url.removeprefix("duckdb:///").removeprefix("duckdb://")
+
+
+__all__ = ["Session", "Warehouse", "backend_for", "duckdb_path", "open_warehouse", "utc_now"]
