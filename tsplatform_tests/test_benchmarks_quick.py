@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-CASES = ["1 ingest", "2 correction", "3 forecast", "4 stream", "4b stream on NATS", "5 orchestration", "6 scaling", "8 cli reads",
-         "10 celery"]
+CASES = ["1 ingest", "2 correction", "1c ingest as run", "1c ingest as run: scaling", "3 forecast", "4 stream",
+         "4b stream on NATS", "5 orchestration", "6 scaling", "8 cli reads", "10 celery"]
 
 
 @pytest.mark.slow
