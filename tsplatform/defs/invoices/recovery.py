@@ -1,7 +1,7 @@
 """Batches whose runs all ended without completing them: killed mid-way (SIGKILL, a killed daemon
 or container, a crashed CLI; ``run_workers`` marks such a run failed), killed while waiting for the
-writer pool, or failed before the batch was claimed. The batch's one transaction never committed,
-so running it again is safe; it is owed one more run.
+writer pool, or failed before the batch was claimed. Here the Dagster side: the runs of each open
+batch's partition, a dead worker's run marked failed first; the rule is ``tsplatform.ingest.recovery``.
 
 This re-request is the only layer that re-runs a batch run: Dagster's run retries are off for the
 ingest job (``dagster/max_retries`` 0 on the job), so the two never both re-run one dead batch."""
@@ -10,10 +10,9 @@ import dagster as dg
 
 from tsplatform.defs.dagster_tags import PARTITION_NAME_TAG
 from tsplatform.defs.run_workers import fail_if_worker_gone
+from tsplatform.ingest.recovery import run_owed
 from tsplatform.warehouse import Warehouse
 from tsplatform.warehouse import uploads as upload_table
-
-MAX_RUNS_PER_BATCH = 5  # then a person looks (the batch stays open; its runs' logs say why)
 
 
 def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=None) -> list[tuple[str, str]]:
@@ -25,18 +24,12 @@ def interrupted_batches(instance: dg.DagsterInstance, warehouse: Warehouse, log=
     stale = []
     for batch in waiting + list(processing):
         runs = _runs_of(instance, batch)
-        if not runs and batch in processing:  # started by a run this instance does not know (storage reset)
-            stale.append((batch, str(processing[batch])))
-            continue
         if [run for run in runs if fail_if_worker_gone(instance, run, "the process running this batch was killed")]:
             runs = _runs_of(instance, batch)
-        if not runs or any(not run.is_finished for run in runs):
-            continue  # never asked for yet (the waiting request does it), or still going
-        if len(runs) >= MAX_RUNS_PER_BATCH:
-            if log is not None:
-                log(f"batch {batch}: {len(runs)} runs ended without completing it; not asking again by itself")
-            continue
-        stale.append((batch, runs[0].run_id))
+        claimed_by = str(processing[batch]) if batch in processing else None
+        owed = run_owed(batch, [(run.run_id, run.is_finished) for run in runs], claimed_by, log)
+        if owed is not None:
+            stale.append((batch, owed))
     return stale
 
 
