@@ -207,10 +207,16 @@ def _failed_checks_by_row(schema: pa.DataFrameSchema, parsed: pd.DataFrame) -> d
         for check, positions in _failure_cases(column, values.to_frame(name)):
             _add_failures(failed, check, positions if codes is None else _rows_with_codes(codes, positions, len(values)))
     frame_rules = schema.remove_columns(list(schema.columns))
-    codes, values = _frame_rule_values(parsed)
+    reads_sales_only = all(check.name in SALES_TEXT_RULES for check in frame_rules.checks)
+    codes, values = _frame_rule_values(parsed) if reads_sales_only else (None, parsed)
     for check, positions in _failure_cases(frame_rules, values):
         _add_failures(failed, check, positions if codes is None else _rows_with_codes(codes, positions, len(values)))
     return failed
+
+
+# the frame rules known to read nothing but ``sales`` and ``sales_raw``: they may run on one row per
+# distinct sales text; a frame rule not listed here runs on every row
+SALES_TEXT_RULES = frozenset({"sales_is_number"})
 
 
 def _frame_rule_values(parsed: pd.DataFrame) -> tuple[np.ndarray | None, pd.DataFrame]:

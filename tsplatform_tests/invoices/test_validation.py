@@ -71,3 +71,22 @@ def test_schema_describes_its_rules_for_the_ui():
     schema = invoice_row_schema("%d.%m.%Y")
     assert "%d.%m.%Y" in schema.description
     assert {"date", "product_id", "category", "sales"} <= set(schema.columns)
+
+
+def test_a_frame_rule_not_known_to_read_only_the_sales_text_runs_on_every_row(monkeypatch):
+    """The distinct-sales-text shortcut holds only for rules listed in SALES_TEXT_RULES: a new frame
+    rule that reads another column sees every row, so its verdict is per row, not per sales text."""
+    import pandera.pandas as pa
+
+    from tsplatform.ingest import validation
+
+    monkeypatch.setitem(validation.REASONS, "toys_sell_something", "category Toys with sales {sales_raw!r}")
+    raw = parse_text(
+        "Date,product_id,category,sales\n2024-01-01,p1,Toys,0\n2024-01-02,p1,Books,0\n2024-01-03,p2,Toys,5\n",
+        UploadOptions(),
+    )
+    rules = validation.invoice_row_schema()
+    toys = pa.Check(lambda df: (df["category"] != "Toys") | (df["sales"] > 0), name="toys_sell_something")
+    schema = pa.DataFrameSchema(columns=rules.columns, checks=[*rules.checks, toys], strict=False, coerce=False)
+    failed = validation._failed_checks_by_row(schema, validation.parse_rows(raw, "%Y-%m-%d"))
+    assert failed == {0: ["toys_sell_something"]}  # the Books line with the same text "0" passes
