@@ -83,6 +83,11 @@ class Session(ABC):
     def lock_for_migration(self) -> None:  # noqa: B027  (a no-op by default, on purpose)
         """Serialise schema changes between processes (a no-op where the database already does)."""
 
+    def allow_memory_for_joins(self, megabytes: int) -> None:  # noqa: B027  (a no-op by default, on purpose)
+        """Let this transaction's hash joins and sorts use up to ``megabytes`` each before spilling to
+        disk (PostgreSQL's ``work_mem``, 4 MB by default). A no-op where the database sizes them
+        itself (DuckDB)."""
+
     def lock_table_for_writing(self, table: str) -> None:  # noqa: B027  (a no-op by default, on purpose)
         """Until this transaction ends, let no other writer change ``table`` (readers go on): a
         read-compare-write then sees every write committed before it. A no-op where the database

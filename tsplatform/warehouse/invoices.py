@@ -45,6 +45,10 @@ _WINS = """(
 )"""
 
 
+# the writers of invoice_data take turns (the table lock below), so one batch at a time spends this
+UPSERT_JOIN_MEMORY_MB = 256
+
+
 @dataclass(frozen=True)
 class UpsertCounts:
     inserted: int
@@ -73,6 +77,9 @@ def upsert_invoices(
     if len(rows) and not _stored_between(session, rows["date"].min(), rows["date"].max()):
         _append_new(session, rows, batch_num, file_hash, uploaded_at, utc_now())
         return UpsertCounts(inserted=len(rows), updated=0, unchanged=0)
+    # the comparison hashes the batch against the table (~70 MB for a million rows): in memory, not
+    # in 16 batches on disk (PostgreSQL's default 4 MB; a million-row correction's merge 3.2 -> 2.4 s)
+    session.allow_memory_for_joins(UPSERT_JOIN_MEMORY_MB)
     session.load_frame("staged_invoices", rows, _STAGED_TYPES)
     confirm = _older_upload_unapplied(session, batch_num, uploaded_at)
     outcomes = _set_aside_changes(session, batch_num, uploaded_at, confirm)

@@ -42,6 +42,9 @@ class PostgresSession(Session):
         # two processes creating the same tables at once collide in pg_type; take turns
         self._connection.execute("SELECT pg_advisory_xact_lock(74320001)")
 
+    def allow_memory_for_joins(self, megabytes: int) -> None:
+        self._connection.execute(f"SET LOCAL work_mem = '{int(megabytes)}MB'")
+
     def lock_table_for_writing(self, table: str) -> None:
         # conflicts with itself and with every write, not with plain reads (ACCESS SHARE)
         _check_name(table)

@@ -54,6 +54,24 @@ def test_invoice_data_keeps_free_space_for_corrections_on_postgres_only(warehous
         assert options is not None and "fillfactor=90" in options[0]
 
 
+def test_a_correction_compares_in_memory_on_postgres(warehouse):
+    """The comparison of a batch with the table may use UPSERT_JOIN_MEMORY_MB (PostgreSQL's work_mem,
+    for this transaction only); DuckDB sizes its joins itself."""
+    upsert(warehouse, ("2024-01-01", "p1", "A", 1.0, False))
+    postgres = warehouse.dialect == "postgresql"
+    if postgres:
+        with warehouse.transaction() as session:
+            default = session.fetch_one("SHOW work_mem")
+    with warehouse.transaction() as session:
+        counts = invoice_table.upsert_invoices(session, rows(("2024-01-01", "p1", "A", 2.0, False)), "b2", "h2", at(2))
+        if postgres:
+            assert session.fetch_one("SHOW work_mem") == (f"{invoice_table.UPSERT_JOIN_MEMORY_MB}MB",)
+    assert counts.updated == 1
+    if postgres:
+        with warehouse.transaction() as session:
+            assert session.fetch_one("SHOW work_mem") == default  # the next transaction has the server's own
+
+
 def test_an_existing_warehouse_is_upgraded_in_place_not_dropped(warehouse_url, monkeypatch):
     from tsplatform.warehouse import schema
 
