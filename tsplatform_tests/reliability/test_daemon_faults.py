@@ -9,6 +9,7 @@ One scenario, in phases, because the daemon is slow to start:
    in ``sensor_readings`` exactly once (count and checksum of the files against the table).
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +35,8 @@ PROJECT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 UPLOADS = 20
 POLL_SECONDS = 2.0  # between looks at the warehouse: a look opens the DuckDB file the daemon's runs write
+# the daemon scenarios' wait (this file's and the other daemon tests'): wait_for at that pace
+wait_until = functools.partial(wait_for, every=POLL_SECONDS)
 STREAM_JOB = "sensor_stream_ingest_job"
 COUNTED = ["num_rejected_rows", "num_duplicate_key_rows", "num_inserted_rows", "num_updated_rows", "num_unchanged_rows"]
 
