@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from tsplatform.warehouse import catalog
@@ -220,6 +221,11 @@ def insert_rejected_rows(session: Session, rejected: pd.DataFrame, batch_num: st
 
 
 _NEWEST = "row_number() OVER (PARTITION BY position ORDER BY i.date DESC)"
+# a row whose ``after`` is at most this many days back has its days listed and probed by key; one
+# further back (a long gap in its series) searches its series' history like a row without ``after``
+LISTED_DAYS = 31
+_WANTED_TYPES = {"position": "BIGINT", "product_id": "VARCHAR", "category": "VARCHAR", "date": "DATE"}
+_CANDIDATE_TYPES = {"position": "BIGINT", "product_id": "VARCHAR", "category": "VARCHAR", "day": "DATE"}
 
 
 def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
@@ -228,11 +234,10 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
     ``wanted``. On the date itself: the key already holds a real value.
 
     An optional ``after`` column (NaT: none) limits a row's search to the days after it (the caller
-    has a value of its own from that day). Those days are few (a correction's missing key: its own
-    day), so they are listed and looked up by primary key; only rows without ``after`` search their
-    series' whole history (PostgreSQL joined and sorted millions of rows when every row did)."""
-    if "after" not in wanted.columns:
-        wanted = wanted.assign(after=pd.NaT)
+    has a value of its own from that day, and an older stored value loses to it). Those days are
+    few (a correction's missing key: its own day), so they are listed here and looked up by primary
+    key; only the other rows search their series' whole history (PostgreSQL joined and sorted
+    millions of rows when every row did, and hashed the whole table for a recursive list of days)."""
     keyed = wanted.reset_index(drop=True).assign(position=lambda f: f.index.astype("int64"))
     result = pd.DataFrame(
         {"date": pd.Series(pd.NaT, index=keyed.index, dtype="datetime64[ns]"),
@@ -240,18 +245,11 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
     )
     if keyed.empty:
         return result
-    session.load_frame(
-        "wanted_sales",
-        keyed,
-        {"position": "BIGINT", "product_id": "VARCHAR", "category": "VARCHAR", "date": "DATE", "after": "DATE"},
-    )
+    listed = _days_to_probe(keyed)
+    session.load_frame("candidate_days", listed, _CANDIDATE_TYPES)
+    session.load_frame("wanted_sales", keyed[~keyed["position"].isin(listed["position"])], _WANTED_TYPES)
     found = session.fetch_df(
         f"""
-        WITH RECURSIVE candidate_days(position, product_id, category, day, after) AS (
-            SELECT position, product_id, category, date, after FROM wanted_sales WHERE after IS NOT NULL
-            UNION ALL
-            SELECT position, product_id, category, CAST(day - 1 AS DATE), after FROM candidate_days WHERE day - 1 > after
-        )
         SELECT position, date, sales FROM (
             SELECT c.position, i.date, i.sales, {_NEWEST} AS newest
             FROM candidate_days c
@@ -261,7 +259,7 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
             SELECT w.position, i.date, i.sales, {_NEWEST} AS newest
             FROM wanted_sales w
             JOIN invoice_data i ON i.product_id = w.product_id AND i.category = w.category
-            WHERE w.after IS NULL AND i.date <= w.date AND NOT i.is_imputed
+            WHERE i.date <= w.date AND NOT i.is_imputed
         ) ranked
         WHERE newest = 1
         """
@@ -270,6 +268,26 @@ def last_known_sales(session: Session, wanted: pd.DataFrame) -> pd.DataFrame:
     result.loc[positions, "date"] = pd.to_datetime(found["date"]).to_numpy(dtype="datetime64[ns]")
     result.loc[positions, "sales"] = found["sales"].astype("float64").to_numpy()
     return result
+
+
+def _days_to_probe(keyed: pd.DataFrame) -> pd.DataFrame:
+    """One row per (position, day) for the rows whose ``after`` is at most LISTED_DAYS back: the
+    days after it up to their own date."""
+    if "after" not in keyed.columns:
+        return pd.DataFrame({name: pd.Series(dtype="datetime64[ns]" if name == "day" else object) for name in _CANDIDATE_TYPES})
+    days = keyed["date"].to_numpy("datetime64[D]")
+    after = pd.to_datetime(keyed["after"]).to_numpy("datetime64[D]")
+    gaps = (days - after).astype("float64")  # NaN where there is no ``after``
+    near = ~np.isnan(gaps) & (gaps >= 1) & (gaps <= LISTED_DAYS)
+    counts = gaps[near].astype("int64")
+    rows = keyed[near]
+    steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)  # 0..count-1 in each row
+    return pd.DataFrame({
+        "position": np.repeat(rows["position"].to_numpy(), counts),
+        "product_id": np.repeat(rows["product_id"].to_numpy(dtype=object), counts),
+        "category": np.repeat(rows["category"].to_numpy(dtype=object), counts),
+        "day": (np.repeat(days[near], counts) - steps.astype("timedelta64[D]")).astype("datetime64[ns]"),
+    })
 
 
 def read_invoices(
